@@ -1,0 +1,172 @@
+"""glm-magics: GLM-4.7-Flash in Jupyter, streamed, with its reasoning.
+
+In a notebook::
+
+    %load_ext glm_magics
+
+    %%glm
+    Explain what a p-value is, in two sentences.
+
+From Python::
+
+    from glm_magics import GLMClient
+    result = GLMClient().chat([{"role": "user", "content": "Hi"}])
+
+Importing the package is cheap: the client, the magics and their dependencies load
+on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from glm_magics.client import GLMClient
+    from glm_magics.config import Settings, settings
+    from glm_magics.errors import (
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ContentFilteredError,
+        GLMError,
+        InStreamError,
+        InternalServerError,
+        NotFoundError,
+        ParameterError,
+        PermissionDeniedError,
+        QuotaExceededError,
+        RateLimitError,
+        StreamError,
+        TruncatedStreamError,
+    )
+    from glm_magics.events import (
+        Finished,
+        ReasoningDelta,
+        RetryScheduled,
+        StreamEvent,
+        TextDelta,
+        ToolCallDelta,
+        UsageReported,
+    )
+    from glm_magics.magics import GLMMagics
+    from glm_magics.results import ChatResult, ToolCall, Usage
+    from glm_magics.stream import ChatStream
+
+_EXPORTS: dict[str, str] = {
+    "GLMClient": "client",
+    "ChatStream": "stream",
+    "ChatResult": "results",
+    "ToolCall": "results",
+    "Usage": "results",
+    "Settings": "config",
+    "settings": "config",
+    "GLMMagics": "magics",
+    **dict.fromkeys(
+        (
+            "Finished",
+            "ReasoningDelta",
+            "RetryScheduled",
+            "StreamEvent",
+            "TextDelta",
+            "ToolCallDelta",
+            "UsageReported",
+        ),
+        "events",
+    ),
+    **dict.fromkeys(
+        (
+            "APIConnectionError",
+            "APIError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConfigurationError",
+            "ContentFilteredError",
+            "GLMError",
+            "InStreamError",
+            "InternalServerError",
+            "NotFoundError",
+            "ParameterError",
+            "PermissionDeniedError",
+            "QuotaExceededError",
+            "RateLimitError",
+            "StreamError",
+            "TruncatedStreamError",
+        ),
+        "errors",
+    ),
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatResult",
+    "ChatStream",
+    "ConfigurationError",
+    "ContentFilteredError",
+    "Finished",
+    "GLMClient",
+    "GLMError",
+    "GLMMagics",
+    "InStreamError",
+    "InternalServerError",
+    "NotFoundError",
+    "ParameterError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ReasoningDelta",
+    "RetryScheduled",
+    "Settings",
+    "StreamError",
+    "StreamEvent",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "TruncatedStreamError",
+    "Usage",
+    "UsageReported",
+    "__version__",
+    "load_ipython_extension",
+    "settings",
+    "unload_ipython_extension",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'glm_magics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"glm_magics.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext glm_magics``: register ``%glm`` / ``%%glm``."""
+    from glm_magics.magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext glm_magics``."""
+    from glm_magics.magics import unload
+
+    unload(ipython)

@@ -1,0 +1,109 @@
+"""Where settings come from: explicit argument, then session settings, then environment.
+
+The session settings are one shared :class:`Settings` object (``glm_magics.config.settings``):
+``%config GLMMagics.model = ...`` and ``%glm config model=...`` write to it, and every
+:class:`~glm_magics.client.GLMClient` created without explicit values reads it. The
+environment variables are ``EMPIRIOLABS_API_KEY``, ``GLM_BASE_URL`` and ``GLM_MODEL``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from glm_magics.errors import ConfigurationError
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "MODEL_ENV",
+    "Secret",
+    "Settings",
+    "settings",
+]
+
+DEFAULT_BASE_URL = "https://api.empiriolabs.ai/v1"
+DEFAULT_MODEL = "glm-4-7-flash"
+API_KEY_ENV = "EMPIRIOLABS_API_KEY"
+BASE_URL_ENV = "GLM_BASE_URL"
+MODEL_ENV = "GLM_MODEL"
+
+
+class Secret:
+    """Holds an API key so that printing, logging or repr never shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        value = value.strip()
+        if not value:
+            raise ConfigurationError("the API key is empty")
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ConfigurationError(
+                "the API key contains spaces or control characters: paste it again"
+            )
+        self._value = value
+
+    def reveal(self) -> str:
+        """The key itself, for the Authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("an API key cannot be pickled")
+
+
+@dataclass
+class Settings:
+    """Session-wide values set by ``%config``/``%glm config``; ``None`` means "not set"."""
+
+    api_key: Secret | None = None
+    base_url: str | None = None
+    model: str | None = None
+
+    def resolve_api_key(self, explicit: str | Secret | None = None) -> Secret | None:
+        """Explicit, then settings, then ``EMPIRIOLABS_API_KEY``; ``None`` if none is set."""
+        if explicit is not None:
+            return explicit if isinstance(explicit, Secret) else Secret(explicit)
+        if self.api_key is not None:
+            return self.api_key
+        env = os.environ.get(API_KEY_ENV, "").strip()
+        return Secret(env) if env else None
+
+    def resolve_base_url(self, explicit: str | None = None) -> str:
+        """Explicit, then settings, then ``GLM_BASE_URL``, then the default service."""
+        url = explicit or self.base_url or os.environ.get(BASE_URL_ENV, "").strip()
+        return check_base_url(url or DEFAULT_BASE_URL)
+
+    def resolve_model(self, explicit: str | None = None) -> str:
+        """Explicit, then settings, then ``GLM_MODEL``, then ``glm-4-7-flash``."""
+        return explicit or self.model or os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL
+
+
+def check_base_url(url: str) -> str:
+    """Return ``url`` without a trailing slash, or raise ConfigurationError."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"base URL {url!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL!r}"
+        )
+    if parts.username or parts.password:
+        raise ConfigurationError("put the API key in EMPIRIOLABS_API_KEY, not in the base URL")
+    return url
+
+
+settings = Settings()

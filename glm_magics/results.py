@@ -1,0 +1,114 @@
+"""Values a chat request produces: :class:`ChatResult`, :class:`ToolCall`, :class:`Usage`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ChatResult", "ToolCall", "Usage"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts the service reported for one request (0 when it did not say)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any] | None) -> Usage:
+        """Read the OpenAI/GLM ``usage`` object, including the nested detail counts."""
+        if not isinstance(payload, dict):
+            return cls()
+        prompt_details = payload.get("prompt_tokens_details") or {}
+        completion_details = payload.get("completion_tokens_details") or {}
+        prompt = _int(payload.get("prompt_tokens"))
+        completion = _int(payload.get("completion_tokens"))
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=_int(payload.get("total_tokens")) or prompt + completion,
+            reasoning_tokens=_int(completion_details.get("reasoning_tokens"))
+            if isinstance(completion_details, dict)
+            else 0,
+            cached_tokens=_int(prompt_details.get("cached_tokens"))
+            if isinstance(prompt_details, dict)
+            else 0,
+        )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model asked for; ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict; raises ``ValueError`` saying what was wrong."""
+        if not self.arguments.strip():
+            return {}
+        try:
+            value = json.loads(self.arguments)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"tool call {self.name!r} sent arguments that are not valid JSON ({exc.msg}): "
+                f"{self.arguments[:200]!r}"
+            ) from None
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"tool call {self.name!r} sent {type(value).__name__} arguments, expected an object"
+            )
+        return value
+
+    def to_message(self) -> dict[str, Any]:
+        """The entry for an assistant message's ``tool_calls`` list."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass
+class ChatResult:
+    """The whole answer to one request: text, reasoning, tool calls, usage.
+
+    ``interrupted`` is set when the user stopped the stream; ``text`` then holds what
+    had arrived.
+    """
+
+    text: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    model: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    id: str | None = None
+    interrupted: bool = False
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def to_message(self) -> dict[str, Any]:
+        """This answer as an assistant message for the next request.
+
+        GLM's interleaved thinking needs the reasoning sent back around tool calls,
+        so ``reasoning_content`` is kept only when the answer made tool calls.
+        """
+        message: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_message() for call in self.tool_calls]
+            if self.reasoning:
+                message["reasoning_content"] = self.reasoning
+        return message
+
+    def _repr_markdown_(self) -> str:
+        return self.text
