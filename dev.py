@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The project's two entry points; each sets itself up in ``.venv`` first.
+
+    python3 dev.py demo [--headless]   open notebooks/quickstart.ipynb in JupyterLab;
+                                       --headless: execute it and write
+                                       notebooks/quickstart.executed.ipynb instead
+    python3 dev.py test                lint, type-check and run the whole test suite
+
+Without EMPIRIOLABS_API_KEY the demo answers from the bundled local test server;
+with it, from the real service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+QUICKSTART = ROOT / "notebooks" / "quickstart.ipynb"
+
+
+def run(*command: str | Path, **kwargs: object) -> None:
+    """Run a command, echoing it; stop with its exit code if it fails."""
+    print("+", " ".join(str(part) for part in command), flush=True)
+    done = subprocess.run([str(part) for part in command], check=False, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+
+
+def ensure_env(extra: str) -> None:
+    """Create ``.venv`` and install the package with ``extra``, unless already current."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - says so clearly on an older Python
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"Creating {VENV.name}/ ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / f".installed-{extra}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{extra}]", cwd=ROOT)
+    stamp.write_text(digest)
+
+
+def demo(headless: bool) -> None:
+    """Open the quickstart notebook, or execute it without a screen."""
+    ensure_env("demo")
+    if headless:
+        out = QUICKSTART.with_suffix(".executed.ipynb")
+        code = (
+            "import sys, nbformat; from nbclient import NotebookClient\n"
+            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+            "NotebookClient(nb, timeout=600, kernel_name='python3',"
+            " resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
+            "nbformat.write(nb, sys.argv[2])\n"
+            "print('Executed notebook written to', sys.argv[2])\n"
+        )
+        run(PYTHON, "-c", code, QUICKSTART, out, QUICKSTART.parent)
+        return
+    run(BIN / "jupyter", "lab", str(QUICKSTART), cwd=ROOT)
+
+
+def test(pytest_args: list[str]) -> None:
+    """Lint, type-check, then run every test."""
+    ensure_env("test")
+    run(BIN / "ruff", "check", ".", cwd=ROOT)
+    run(BIN / "ruff", "format", "--check", ".", cwd=ROOT)
+    run(BIN / "mypy", cwd=ROOT)
+    run(PYTHON, "-m", "pytest", *pytest_args, cwd=ROOT)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser(
+        "demo", help="open (or with --headless, execute) the quickstart"
+    )
+    demo_parser.add_argument("--headless", action="store_true", help="execute without a browser")
+    test_parser = commands.add_parser("test", help="lint, type-check and run all tests")
+    test_parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    args = parser.parse_args()
+    if args.command == "demo":
+        demo(args.headless)
+    else:
+        test(args.pytest_args)
+
+
+if __name__ == "__main__":
+    main()
