@@ -1,0 +1,181 @@
+"""The canned answer the local server gives when no reply is queued.
+
+It has to be good enough for a demo notebook (reasoning, then markdown, and a
+real code fence when the prompt asks for code) while never passing for the
+model: the first line says plainly that this is the local test server. The text
+depends only on the last user message, so the same prompt always gets the same
+answer (ids and timestamps still change).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from glm_magics.testing.replies import Reply
+
+__all__ = ["NOTICE", "default_reply", "last_user_text"]
+
+NOTICE = "**This is the local test server, not the model.**"
+
+_CODE_WORDS = re.compile(
+    r"\b(code|coding|python|function|def|plot|chart|graph|write|script|snippet|program"
+    r"|implement|class|example)\w*",
+    re.IGNORECASE,
+)
+_QUOTE_LIMIT = 200
+
+# (trigger words, function source); the first template whose words occur wins.
+_TEMPLATES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("plot", "chart", "graph", "histogram", "visuali"),
+        '''import matplotlib.pyplot as plt
+
+
+def plot_values(values: list[float], title: str = "Values") -> None:
+    """Draw ``values`` as a line with markers."""
+    fig, ax = plt.subplots()
+    ax.plot(range(len(values)), values, marker="o")
+    ax.set_title(title)
+    ax.set_xlabel("index")
+    ax.set_ylabel("value")
+    plt.show()
+
+
+plot_values([1, 4, 9, 16, 25], title="Squares")''',
+    ),
+    (
+        ("fibonacci", "fib"),
+        '''def fibonacci(n: int) -> list[int]:
+    """Return the first ``n`` Fibonacci numbers."""
+    numbers: list[int] = []
+    a, b = 0, 1
+    for _ in range(n):
+        numbers.append(a)
+        a, b = b, a + b
+    return numbers
+
+
+print(fibonacci(10))''',
+    ),
+    (
+        ("prime",),
+        '''def primes_up_to(limit: int) -> list[int]:
+    """Return the primes up to ``limit`` with the sieve of Eratosthenes."""
+    is_prime = [True] * (limit + 1)
+    is_prime[:2] = [False] * min(2, limit + 1)
+    for n in range(2, int(limit**0.5) + 1):
+        if is_prime[n]:
+            is_prime[n * n :: n] = [False] * len(range(n * n, limit + 1, n))
+    return [n for n, prime in enumerate(is_prime) if prime]
+
+
+print(primes_up_to(30))''',
+    ),
+    (
+        ("sort", "order", "rank"),
+        '''def sort_by_length(words: list[str]) -> list[str]:
+    """Sort ``words`` by length, then alphabetically."""
+    return sorted(words, key=lambda word: (len(word), word))
+
+
+print(sort_by_length(["pear", "fig", "banana", "kiwi"]))''',
+    ),
+    (
+        ("csv", "dataframe", "pandas", "table", "mean", "average", "statistic", "data"),
+        '''import statistics
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    """Return count, mean, median and standard deviation of ``values``."""
+    return {
+        "count": len(values),
+        "mean": statistics.fmean(values),
+        "median": statistics.median(values),
+        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
+
+
+print(summarize([3.0, 1.5, 4.0, 1.0, 5.5]))''',
+    ),
+)
+
+_FALLBACK_TEMPLATE = '''from collections import Counter
+
+
+def word_frequencies(text: str, top: int = 5) -> list[tuple[str, int]]:
+    """Return the ``top`` most common words of ``text``, lower-cased."""
+    words = [word.strip(".,;:!?\\"'()").lower() for word in text.split()]
+    return Counter(word for word in words if word).most_common(top)
+
+
+print(word_frequencies({prompt!r}))'''
+
+
+def last_user_text(body: Any) -> str:
+    """The text of the last ``user`` message in a chat request ('' if none)."""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if not isinstance(message, Mapping) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            parts = [p.get("text") for p in content if isinstance(p, Mapping)]
+            return "\n".join(p for p in parts if isinstance(p, str))
+        return ""
+    return ""
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + "…"
+
+
+def _code_for(prompt: str) -> str:
+    lowered = prompt.lower()
+    for words, source in _TEMPLATES:
+        if any(word in lowered for word in words):
+            return source
+    return _FALLBACK_TEMPLATE.format(prompt=_cut(prompt, 60))
+
+
+def default_reply(body: Any) -> Reply:
+    """The deterministic demo answer to a chat request ``body``.
+
+    >>> reply = default_reply({"messages": [{"role": "user", "content": "Write python code"}]})
+    >>> "local test server" in reply.text and "```python" in reply.text
+    True
+    """
+    prompt = last_user_text(body)
+    wants_code = bool(_CODE_WORDS.search(prompt))
+    quoted = _cut(prompt, _QUOTE_LIMIT)
+    reasoning = (
+        "This request reached the local GLM test server, which runs no model. "
+        f"The last user message has {len(prompt)} characters"
+        + (" and asks for code" if wants_code else "")
+        + ", so the canned demo answer follows: a notice, the quoted prompt"
+        + (" and a small Python function." if wants_code else ".")
+    )
+    lines = [
+        NOTICE + " `glm_magics.testing` wrote this canned reply so that notebooks and "
+        "tests run without network access or an API key.",
+        "",
+    ]
+    if quoted:
+        lines += ["You asked:", ""]
+        lines += [f"> {line}" if line else ">" for line in quoted.splitlines()]
+    else:
+        lines.append("The request had no user message.")
+    if wants_code:
+        lines += ["", "Here is a small, real function to try code rendering with:", ""]
+        lines += ["```python", _code_for(prompt), "```"]
+    lines += [
+        "",
+        "Point the client at the real GLM-4.7-Flash endpoint, with an API key, for actual answers.",
+    ]
+    return Reply(text="\n".join(lines), reasoning=reasoning)

@@ -1,0 +1,378 @@
+"""The HTTP side of the local GLM server: routes, validation, and paced streaming.
+
+``GLMRequestHandler`` runs on one daemon thread per connection. Chat requests are
+checked in the order a real server checks them (key, JSON, parameters, model),
+then take the next queued :class:`Reply` (or the canned default) and are answered
+either as one ``chat.completion`` JSON or as a chunked ``text/event-stream`` whose
+events are written one by one, paced, with the reply's faults injected at the
+requested positions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+
+from glm_magics.testing.default_reply import default_reply
+from glm_magics.testing.replies import Reply
+from glm_magics.testing.wire import (
+    MODEL_PARAMETERS,
+    StreamEvent,
+    completion_body,
+    completion_id,
+    dumps,
+    error_body,
+    estimate_prompt_tokens,
+    model_detail,
+    model_list,
+    stream_events,
+)
+
+if TYPE_CHECKING:
+    from glm_magics.testing.server import LocalGLMServer, RecordedRequest
+
+__all__ = ["GLMRequestHandler"]
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+JSON_CONTENT_TYPE = "application/json"
+_REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
+_RAW_EVENT = re.compile(rb".+?(?:\r\n\r\n|\n\n|\r\r)|.+", re.DOTALL)
+_RANGED = ("temperature", "top_p", "max_tokens")
+
+
+class _Aborted(Exception):
+    """The response cannot go on: the client left, or the server is stopping."""
+
+
+def _redact(name: str, value: str) -> str:
+    if name not in _REDACTED_HEADERS:
+        return value
+    scheme, sep, _ = value.strip().partition(" ")
+    return f"{scheme} ***" if sep else "***"
+
+
+class GLMRequestHandler(BaseHTTPRequestHandler):
+    """Serves one connection for :class:`~glm_magics.testing.LocalGLMServer`."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "glm-magics-local-test-server/0.1"
+    sys_version = ""
+
+    # Per-request state, reset by _record() and _chat().
+    _record_ref: RecordedRequest | None = None
+    _body_is_bad_json = False
+    _chunked = False
+    _pacing: _Pacing
+
+    @property
+    def app(self) -> LocalGLMServer:
+        return self.server.app  # type: ignore[attr-defined, no-any-return]
+
+    # plumbing ----------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.app.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.app.track(self.connection, False)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Request lines only, and only on demand: headers (and keys) never reach a log.
+        if self.app.log_requests:
+            sys.stderr.write(f"[glm-local] {self.address_string()} {format % args}\n")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():
+                pass
+            return b"".join(parts)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _record(self) -> RecordedRequest:
+        raw = self._read_body()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", errors="replace")
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            value = _redact(name, value)
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        path = self.path.split("?", 1)[0]
+        self._body_is_bad_json = bool(raw) and isinstance(body, str)
+        self._record_ref = self.app.record(self.command, path, headers, body)
+        return self._record_ref
+
+    def _send_json(
+        self, status: int, payload: Any, *, headers: dict[str, str] | None = None
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send_json(status, error_body(code, message), headers=headers)
+
+    # routes --------------------------------------------------------------------
+
+    def _refused(self) -> bool:
+        """Answer 401 (Z.ai codes 1001/1002) when a key is required and not given."""
+        refusal = self.app.check_key(self.headers.get("Authorization"))
+        if refusal is not None:
+            self._send_error(401, *refusal)
+        return refusal is not None
+
+    def do_GET(self) -> None:
+        record = self._record()
+        if self._refused():
+            return
+        if record.path.rstrip("/") == "/v1/models":
+            self._send_json(200, model_list(self.app.models))
+        elif record.path.startswith("/v1/models/"):
+            model = record.path.removeprefix("/v1/models/")
+            if model in self.app.models:
+                self._send_json(200, model_detail(model))
+            else:
+                self._send_error(404, "1211", f"Unknown model {model!r}: check the model code.")
+        elif record.path.rstrip("/") == "/v1/chat/completions":
+            self._send_error(405, "405", "Method not allowed: POST a chat completion request.")
+        else:
+            self._send_error(404, "404", f"Not found: {record.path}")
+
+    def do_POST(self) -> None:
+        record = self._record()
+        if self._refused():
+            return
+        if record.path.rstrip("/") != "/v1/chat/completions":
+            self._send_error(404, "404", f"Not found: {record.path}")
+            return
+        try:
+            self._chat(record)
+        except _Aborted:
+            self.close_connection = True
+        except OSError:
+            self.close_connection = True
+            self._mark_gone()
+
+    def _reject_method(self) -> None:
+        self._record()
+        if self._refused():
+            return
+        self._send_error(405, "405", f"Method {self.command} not allowed on {self.path}.")
+
+    do_PUT = do_DELETE = do_PATCH = _reject_method
+
+    # chat completions ----------------------------------------------------------
+
+    def _validate(self, body: Any) -> tuple[int, str, str] | None:
+        if self._body_is_bad_json:
+            return 400, "1214", "The request body is not valid JSON."
+        if not isinstance(body, dict):
+            return 400, "1214", "The request body must be a JSON object."
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return 400, "1214", "Invalid parameter: 'messages' must be a non-empty list."
+        for name in _RANGED:
+            value = body.get(name)
+            limits = MODEL_PARAMETERS[name]
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return 400, "1214", f"Invalid parameter: '{name}' must be a number."
+            if not limits["min"] <= value <= limits["max"]:
+                bounds = f"between {limits['min']} and {limits['max']}"
+                return 400, "1214", f"Invalid parameter: '{name}' must be {bounds}."
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return 400, "1214", "Invalid parameter: 'model' is required."
+        if model not in self.app.models:
+            return 400, "1211", f"Unknown model {model!r}: check the model code."
+        return None
+
+    def _chat(self, record: RecordedRequest) -> None:
+        app, body = self.app, record.body
+        problem = self._validate(body)
+        if problem is not None:
+            self._send_error(*problem)
+            return
+        reply = app.next_reply() or default_reply(body)
+        if reply.status != 200:
+            extra = (
+                {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
+            )
+            self._send_error(reply.status, *reply.resolved_error(), extra)
+            return
+        self._pacing = _Pacing.of(app, reply)
+        if reply.raw_body is not None:
+            self._send_raw(reply, reply.raw_body)
+            return
+        sequence = app.next_sequence()
+        common: dict[str, Any] = {
+            "model": reply.model or body["model"],
+            "completion_id": reply.id or completion_id(f"{sequence}\0{dumps(body)}"),
+            "created": reply.created if reply.created is not None else int(time.time()),
+            "prompt_tokens": estimate_prompt_tokens(body),
+        }
+        if body.get("stream") is True:
+            tool_stream = reply.tool_stream
+            if tool_stream is None:
+                tool_stream = body.get("tool_stream") is True
+            events = stream_events(
+                reply, chunk_size=self._pacing.chunk_size, tool_stream=tool_stream, **common
+            )
+            self._stream(reply, [(_frame(e.payload, reply.line_ending), e) for e in events])
+        else:
+            self._wait(self._pacing.ttft)
+            if reply.stall_after is not None:
+                self._wait(reply.stall_seconds)
+            if reply.disconnect_after is not None:
+                self._drop()
+            data = dumps(completion_body(reply, **common), sort_keys=True).encode()
+            self._send_json(200, data)
+
+    def _send_raw(self, reply: Reply, raw: bytes) -> None:
+        content_type = reply.raw_content_type
+        if content_type is None:
+            content_type = JSON_CONTENT_TYPE if raw.lstrip()[:1] == b"{" else SSE_CONTENT_TYPE
+        if not content_type.startswith("text/event-stream"):
+            self._wait(self._pacing.ttft)
+            self._send_json(200, raw)
+            return
+        frames = [(frame, StreamEvent("", 1)) for frame in _RAW_EVENT.findall(raw)]
+        self._stream(reply, frames)
+
+    # streaming -----------------------------------------------------------------
+
+    def _stream(self, reply: Reply, frames: list[tuple[bytes, StreamEvent]]) -> None:
+        chunked = self.request_version == "HTTP/1.1"
+        self.send_response(200)
+        self.send_header("Content-Type", SSE_CONTENT_TYPE)
+        self.send_header("Cache-Control", "no-cache")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
+        self.end_headers()
+        self._chunked = chunked
+        pacing, newline = self._pacing, reply.line_ending.encode()
+        self._wait(pacing.ttft)
+        due = time.monotonic()
+        for index in range(len(frames) + 1):
+            if reply.stall_after == index:
+                self._wait(reply.stall_seconds)
+                due = time.monotonic()
+            if reply.malformed_after == index:
+                sample = frames[min(index, len(frames) - 1)][0] if frames else b"data: {}"
+                self._write(sample.rstrip(b"\r\n")[: max(8, len(sample) // 2)] + newline * 2)
+            if reply.stream_error is not None and reply.stream_error_after == index:
+                code, message = reply.stream_error
+                self._write(_frame(dumps(error_body(code, message)), reply.line_ending))
+                break
+            if reply.disconnect_after == index:
+                self._drop()
+            if index == len(frames):
+                break
+            frame, event = frames[index]
+            if index and pacing.seconds_per_piece and event.pieces:
+                due += event.pieces * pacing.seconds_per_piece
+                self._wait(due - time.monotonic())
+            if reply.comments:
+                self._write(b": keep-alive" + newline * 2)
+            self._write(frame)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        if not reply.done:
+            self.close_connection = True
+
+    def _write(self, data: bytes) -> None:
+        if self.app.stopping.is_set():
+            raise _Aborted
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
+        except OSError:
+            self._mark_gone()
+            raise _Aborted from None
+
+    def _mark_gone(self) -> None:
+        if self._record_ref is not None and not self.app.stopping.is_set():
+            self.app.mark_disconnected(self._record_ref)
+
+    def _drop(self) -> None:
+        """Hang up abruptly: no final chunk, so the client sees a truncated body."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        raise _Aborted
+
+    def _client_gone(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but give up at once when the server stops or the client leaves."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.app.stopping.wait(min(remaining, 0.02)):
+                raise _Aborted
+            if self._client_gone():
+                self._mark_gone()
+                raise _Aborted
+
+
+@dataclass(frozen=True)
+class _Pacing:
+    """The effective ttft, seconds per token piece and chunk size for one reply."""
+
+    ttft: float
+    seconds_per_piece: float
+    chunk_size: int
+
+    @classmethod
+    def of(cls, app: LocalGLMServer, reply: Reply) -> _Pacing:
+        """The reply's overrides, else the server's current knobs."""
+        tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
+        return cls(
+            ttft=max(0.0, app.ttft if reply.ttft is None else reply.ttft),
+            seconds_per_piece=1.0 / tps if tps is not None and tps > 0 else 0.0,
+            chunk_size=max(1, app.chunk_size if reply.chunk_size is None else reply.chunk_size),
+        )
+
+
+def _frame(payload: str, line_ending: str) -> bytes:
+    return f"data: {payload}{line_ending}{line_ending}".encode()
+
+
+def _seconds(value: str | float) -> str:
+    if isinstance(value, str):
+        return value
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -1,0 +1,287 @@
+"""A GLM-compatible HTTP server on loopback, for tests, demos and offline notebooks.
+
+It speaks the subset of Z.ai's OpenAI-compatible API the magics use
+(``POST /v1/chat/completions``, streamed or not, and ``GET /v1/models``) with the
+exact wire format of the recorded GLM-4.7-Flash traffic, and answers with
+scripted :class:`~glm_magics.testing.Reply` objects::
+
+    with LocalGLMServer() as server:
+        server.queue(Reply(text="Olá!", reasoning="A greeting in Portuguese."))
+        ...  # point any OpenAI-compatible client at server.base_url
+        assert server.requests[0].body["model"] == "glm-4-7-flash"
+
+With nothing queued it sends a canned demo answer that says it is not the model.
+Requests are served on daemon threads; every wait inside a response (time to
+first token, pacing, stalls) watches an event that :meth:`LocalGLMServer.stop`
+sets, so stopping is quick even mid-stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import itertools
+import socket
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+from glm_magics.testing.handler import GLMRequestHandler
+from glm_magics.testing.replies import Reply
+from glm_magics.testing.wire import KNOWN_MODELS
+
+__all__ = ["LocalGLMServer", "RecordedRequest"]
+
+
+@dataclass
+class RecordedRequest:
+    """What a client sent, as the server saw it.
+
+    ``headers`` have lower-case names, and credentials are redacted
+    (``authorization: "Bearer ***"``): the key is never stored. ``body`` is the
+    parsed JSON, the text when it did not parse, or ``None`` when empty.
+    ``client_disconnected`` turns true as soon as the server notices that the
+    client closed the connection before the response was complete (a failed
+    write, or end-of-file while it waited), which is how a test proves that a
+    client-side stop really hung up.
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    client_disconnected: bool = False
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """The socket server, knowing its :class:`LocalGLMServer` as ``app``."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], app: LocalGLMServer) -> None:
+        self.app = app
+        super().__init__(address, GLMRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up, or stop() closing sockets, is routine here.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError) or self.app.stopping.is_set():
+            return
+        super().handle_error(request, client_address)
+
+
+class LocalGLMServer:
+    """Serve scripted GLM answers over real HTTP on a background thread.
+
+    ``ttft`` (seconds before the first event), ``tokens_per_second`` (``None``:
+    as fast as possible) and ``chunk_size`` (token pieces per event) are plain
+    attributes, read at each request, so a test may change them in between; a
+    :class:`Reply` can override each. ``require_key`` makes the server demand
+    ``Authorization: Bearer <key>`` (401 with Z.ai codes 1001 missing / 1002
+    wrong); only a hash of it is kept. ``log_requests`` prints request lines
+    (never headers) to stderr.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        require_key: str | None = None,
+        ttft: float = 0.0,
+        tokens_per_second: float | None = None,
+        chunk_size: int = 1,
+        models: Sequence[str] = KNOWN_MODELS,
+        log_requests: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.ttft = ttft
+        self.tokens_per_second = tokens_per_second
+        self.chunk_size = chunk_size
+        self.models: tuple[str, ...] = tuple(models)
+        self.log_requests = log_requests
+        self._key_digest = _digest(require_key) if require_key is not None else None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._replies: deque[Reply] = deque()
+        self._requests: list[RecordedRequest] = []
+        self._connections: set[socket.socket] = set()
+        self._counter = itertools.count(1)
+        self.stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle -------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind and serve in a daemon thread; returns ``self``."""
+        if self._httpd is not None:
+            raise RuntimeError("the local GLM server is already running")
+        self.stopping = threading.Event()
+        self._httpd = _HTTPServer((self.host, self.port), self)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"LocalGLMServer:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and hang up every open connection (idempotent, fast)."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self.stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if thread is not None:
+            thread.join(timeout=1.0)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._httpd is not None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/v1``: what a client takes as its base URL."""
+        if self._httpd is None:
+            raise RuntimeError("start the local GLM server first (or use it as a context manager)")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/v1"
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._httpd is not None else "stopped"
+        return f"<LocalGLMServer {where} pending={self.pending}>"
+
+    # scripting -------------------------------------------------------------
+
+    def queue(self, *replies: Reply) -> None:
+        """Append replies; each chat completion request takes the oldest one."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def clear(self) -> None:
+        """Forget queued replies and recorded requests."""
+        with self._lock:
+            self._replies.clear()
+            self._requests.clear()
+
+    @property
+    def pending(self) -> int:
+        """How many queued replies are still waiting for a request."""
+        with self._lock:
+            return len(self._replies)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of the requests received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until ``n`` requests have arrived; raise ``TimeoutError`` if they don't."""
+        return self._wait_until(lambda: len(self._requests) >= n, timeout, f"{n} request(s)")
+
+    def wait_for_disconnect(self, index: int = -1, timeout: float = 5.0) -> RecordedRequest:
+        """Block until request ``index`` is marked ``client_disconnected``; return it."""
+
+        def disconnected() -> bool:
+            try:
+                return self._requests[index].client_disconnected
+            except IndexError:
+                return False
+
+        return self._wait_until(disconnected, timeout, "a client disconnect")[index]
+
+    def _wait_until(
+        self, predicate: Callable[[], bool], timeout: float, what: str
+    ) -> list[RecordedRequest]:
+        with self._changed:
+            if not self._changed.wait_for(predicate, timeout):
+                raise TimeoutError(
+                    f"waited {timeout}s for {what}; the server has seen {len(self._requests)}"
+                )
+            return list(self._requests)
+
+    # called by the request handler ----------------------------------------
+
+    def record(self, method: str, path: str, headers: dict[str, str], body: Any) -> RecordedRequest:
+        """Store a received request, headers already redacted (handler side)."""
+        request = RecordedRequest(method, path, headers, body)
+        with self._changed:
+            self._requests.append(request)
+            self._changed.notify_all()
+        return request
+
+    def mark_disconnected(self, request: RecordedRequest) -> None:
+        """Flag that the client hung up on ``request`` (handler side)."""
+        with self._changed:
+            request.client_disconnected = True
+            self._changed.notify_all()
+
+    def next_reply(self) -> Reply | None:
+        """Take the oldest queued reply, if any (handler side)."""
+        with self._lock:
+            return self._replies.popleft() if self._replies else None
+
+    def next_sequence(self) -> int:
+        """A per-server counter that keeps generated ids distinct."""
+        with self._lock:
+            return next(self._counter)
+
+    def check_key(self, authorization: str | None) -> tuple[str, str] | None:
+        """``None`` if the request may pass, else the Z.ai ``(code, message)`` for a 401."""
+        if self._key_digest is None:
+            return None
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return "1001", (
+                "Authentication parameter not received in Header: "
+                "send 'Authorization: Bearer <your API key>'."
+            )
+        if not hmac.compare_digest(_digest(token), self._key_digest):
+            return "1002", "Invalid API key: the Authorization token is not valid."
+        return None
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        """Remember open client sockets so :meth:`stop` can hang them up."""
+        with self._lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
