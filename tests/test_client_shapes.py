@@ -98,10 +98,14 @@ def test_reasoning_then_text_with_usage_in_finish_chunk() -> None:
 def test_other_hosts_shapes_reasoning_field_null_finish_separate_usage_no_done() -> None:
     body = (
         b": keep-alive\r\n\r\n"
-        + chunk({"reasoning": "r"}, finish=None).replace(b'"delta"', b'"finish_reason":null,"delta"')
+        + chunk({"reasoning": "r"}, finish=None).replace(
+            b'"delta"', b'"finish_reason":null,"delta"'
+        )
         + chunk({"content": "t"}).replace(b'"delta"', b'"finish_reason":null,"delta"')
         + chunk({}, finish="stop")
-        + b'data: {"id":"x1","choices":[],"usage":' + json.dumps(USAGE).encode() + b"}\n\n"
+        + b'data: {"id":"x1","choices":[],"usage":'
+        + json.dumps(USAGE).encode()
+        + b"}\n\n"
     )
     result = sse_client(body).chat(MESSAGES)
     assert (result.reasoning, result.text, result.finish_reason) == ("r", "t", "stop")
@@ -132,7 +136,9 @@ def test_tool_call_fragments_by_index_and_whole() -> None:
 
 def test_bytes_split_one_at_a_time_give_the_same_result() -> None:
     body = (
-        chunk({"content": "a\u2028b 你好"}) + chunk({"content": " 😀"}, finish="stop") + b"data: [DONE]\n\n"
+        chunk({"content": "a\u2028b 你好"})
+        + chunk({"content": " 😀"}, finish="stop")
+        + b"data: [DONE]\n\n"
     )
 
     def one_byte_at_a_time(request: httpx.Request) -> httpx.Response:
@@ -196,7 +202,7 @@ def test_rate_limit_is_retried_then_raised_with_visible_notices() -> None:
 
     stream = sse_client(limited, seen).stream(MESSAGES)
     notices: list[RetryScheduled] = []
-    with pytest.raises(RateLimitError):
+    with pytest.raises(RateLimitError):  # noqa: PT012 - the error ends the iteration
         for event in stream:
             assert isinstance(event, RetryScheduled)
             notices.append(event)
@@ -319,7 +325,9 @@ def test_configuration_order_explicit_settings_environment(monkeypatch: pytest.M
 def test_missing_key_for_remote_service_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMPIRIOLABS_API_KEY", raising=False)
     monkeypatch.delenv("GLM_BASE_URL", raising=False)
-    client = GLMClient(settings=Settings(), transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    client = GLMClient(
+        settings=Settings(), transport=httpx.MockTransport(lambda r: httpx.Response(500))
+    )
     assert client.base_url == "https://api.empiriolabs.ai/v1"
     with pytest.raises(ConfigurationError, match="EMPIRIOLABS_API_KEY"):
         client.chat(MESSAGES)

@@ -32,7 +32,9 @@ def expected_from_sse(path: Path) -> dict[str, Any]:
             text.append(delta.get("content") or "")
             reasoning.append(delta.get("reasoning_content") or "")
             for call in delta.get("tool_calls") or []:
-                calls.append(ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"]))
+                calls.append(
+                    ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"])
+                )
             finish = choice.get("finish_reason") or finish
         usage = payload.get("usage") or usage
     return {
@@ -87,7 +89,9 @@ def test_streamed_recording_replays_exactly(path: Path, replay_server: LocalGLMS
     check(stream.result, expected_from_sse(path))
     assert stream.result.model == "glm-4.7-flash"
     assert sum(1 for e in events if type(e).__name__ == "TextDelta") == sum(
-        1 for block in path.read_text().split("\n\n") if '"content":"' in block and '"content":""' not in block
+        1
+        for block in path.read_text().split("\n\n")
+        if '"content":"' in block and '"content":""' not in block
     )
 
 

@@ -54,5 +54,5 @@ def test_status_error_classes_and_descriptions() -> None:
     assert isinstance(status_error(429, "m", "1113"), QuotaExceededError)
     assert isinstance(status_error(502, "m", None), InternalServerError)
     assert isinstance(status_error(400, "m", None), BadRequestError)
-    assert describe_failure(status_error(429, "m", "1302")) == "rate limited (1302)"  # type: ignore[arg-type]
-    assert describe_failure(status_error(503, "m", None)) == "server error 503"  # type: ignore[arg-type]
+    assert describe_failure(status_error(429, "m", "1302")) == "rate limited (1302)"
+    assert describe_failure(status_error(503, "m", None)) == "server error 503"

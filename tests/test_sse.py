@@ -31,7 +31,7 @@ def test_line_separator_inside_json_survives() -> None:
 
 @pytest.mark.parametrize("split", range(1, 12))
 def test_utf8_character_split_across_chunks(split: int) -> None:
-    body = "data: {\"t\":\"olá 你好 😀\"}\n\n".encode()
+    body = 'data: {"t":"olá 你好 😀"}\n\n'.encode()
     chunks = [body[i : i + split] for i in range(0, len(body), split)]
     (event,) = decode_all(chunks)
     assert json.loads(event.data)["t"] == "olá 你好 😀"

@@ -1,0 +1,133 @@
+"""The running conversation of ``%%glm`` cells, trimmed to fit the context window.
+
+Token counts are estimated before sending with a documented heuristic (the service
+reports the real count afterwards):
+
+* about 4 characters per token for Latin-script text, code and punctuation;
+* about 1.5 characters per token for CJK (Chinese, Japanese, Korean) characters;
+* 4 tokens of framing per message.
+
+The estimate errs a little high on purpose, so trimming leaves room to spare.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from glm_magics.errors import ParameterError
+from glm_magics.params import CONTEXT_WINDOW
+
+__all__ = ["Conversation", "Turn", "estimate_tokens"]
+
+_MESSAGE_OVERHEAD = 4
+_CJK_RANGES = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x9FFF),  # CJK radicals, kana, CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF00, 0xFFEF),  # full-width forms
+    (0x20000, 0x2FFFF),  # CJK extensions
+)
+
+
+def _is_cjk(char: str) -> bool:
+    point = ord(char)
+    return any(low <= point <= high for low, high in _CJK_RANGES)
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimated token count of ``text`` (see the module docstring)."""
+    if not text:
+        return 0
+    if text.isascii():
+        return math.ceil(len(text) / 4)
+    cjk = sum(1 for char in text if ord(char) >= 0x1100 and _is_cjk(char))
+    return math.ceil((len(text) - cjk) / 4 + cjk / 1.5)
+
+
+def message_tokens(message: dict[str, Any]) -> int:
+    """Estimated tokens of one chat message, framing included."""
+    total = _MESSAGE_OVERHEAD
+    for key in ("content", "reasoning_content"):
+        value = message.get(key)
+        if isinstance(value, str):
+            total += estimate_tokens(value)
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", {}) if isinstance(call, dict) else {}
+        total += estimate_tokens(str(function.get("name", "")))
+        total += estimate_tokens(str(function.get("arguments", "")))
+    return total
+
+
+@dataclass
+class Turn:
+    """One exchange: the user's message and the assistant's reply."""
+
+    user: dict[str, Any]
+    assistant: dict[str, Any]
+    interrupted: bool = False
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens of both messages."""
+        return message_tokens(self.user) + message_tokens(self.assistant)
+
+
+class Conversation:
+    """Turns in order; :meth:`messages_for` builds the next request's message list."""
+
+    def __init__(self, window: int = CONTEXT_WINDOW) -> None:
+        self.window = window
+        self.turns: list[Turn] = []
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def __iter__(self) -> Iterator[Turn]:
+        return iter(self.turns)
+
+    def reset(self) -> None:
+        """Forget every turn."""
+        self.turns.clear()
+
+    def add(
+        self, user: dict[str, Any], assistant: dict[str, Any], *, interrupted: bool = False
+    ) -> None:
+        """Record a finished (or interrupted) exchange."""
+        self.turns.append(Turn(dict(user), dict(assistant), interrupted))
+
+    def messages_for(
+        self, prompt: str, *, system: str = "", reserve: int = 4096
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Messages for a new ``prompt`` and how many old turns were left out.
+
+        The oldest turns go first until the estimate plus ``reserve`` (the answer's
+        ``max_tokens``) fits the window. A prompt that cannot fit even alone is
+        refused with the estimate in the message.
+        """
+        head = [{"role": "system", "content": system}] if system else []
+        user = {"role": "user", "content": prompt}
+        fixed = sum(message_tokens(m) for m in head) + message_tokens(user)
+        budget = self.window - reserve
+        if fixed > budget:
+            raise ParameterError(
+                f"the prompt is about {fixed:,} tokens; with {reserve:,} reserved for the "
+                f"answer (max_tokens) it cannot fit the {self.window:,}-token context window. "
+                "Shorten the prompt or lower max_tokens."
+            )
+        kept: list[Turn] = []
+        used = fixed
+        for turn in reversed(self.turns):
+            if used + turn.tokens > budget:
+                break
+            kept.append(turn)
+            used += turn.tokens
+        kept.reverse()
+        messages = list(head)
+        for turn in kept:
+            messages.extend((turn.user, turn.assistant))
+        messages.append(user)
+        return messages, len(self.turns) - len(kept)

@@ -1,0 +1,467 @@
+"""``%%glm`` and ``%glm``: the IPython magics.
+
+``%load_ext glm_magics`` registers :class:`GLMMagics`. Settings are traitlets, so
+``%config GLMMagics`` lists them and ``%config GLMMagics.temperature = 0.2`` sets
+one; ``%glm config temperature=0.2`` does the same from the magic.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import shlex
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, validate
+
+from glm_magics.config import API_KEY_ENV, BASE_URL_ENV, MODEL_ENV, Secret, settings
+from glm_magics.conversation import Conversation
+from glm_magics.errors import ConfigurationError, GLMError, ParameterError
+from glm_magics.params import RANGES, build_params
+
+if TYPE_CHECKING:
+    from glm_magics.client import GLMClient
+    from glm_magics.render import StreamView
+    from glm_magics.results import ChatResult
+
+__all__ = ["GLMMagics", "load", "unload"]
+
+_COMMANDS = ("help", "config", "key", "models", "history", "reset")
+
+_HELP = """\
+%%glm [options]       send the cell to the model; the answer streams below it
+%glm PROMPT           ask a one-line question (default settings)
+%glm config           show the effective settings (the key only as set / not set)
+%glm config NAME=VALUE [NAME=VALUE ...]
+                      change settings for this session, e.g. temperature=0.2
+%glm key              type the API key (hidden; kept in memory only)
+%glm models           list the models the service offers
+%glm history          list the conversation's turns with token estimates
+%glm reset            start a new conversation
+%glm help             this text; `%%glm?` lists every option of the cell magic
+"""
+
+
+@magics_class
+class GLMMagics(Magics):
+    """Ask GLM-4.7-Flash from a notebook cell; the answer streams into the output."""
+
+    model = Unicode(
+        None, allow_none=True, help=f"Model id (unset: ${MODEL_ENV}, then glm-4-7-flash)."
+    ).tag(config=True)
+    base_url = Unicode(
+        None,
+        allow_none=True,
+        help=f"Service base URL (unset: ${BASE_URL_ENV}, then https://api.empiriolabs.ai/v1).",
+    ).tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature, 0-1.").tag(config=True)
+    top_p = Float(None, allow_none=True, help="Nucleus sampling, 0.01-1.").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="Longest answer, 1-131072 tokens.").tag(
+        config=True
+    )
+    stop = Unicode(None, allow_none=True, help="A stop sequence.").tag(config=True)
+    do_sample = Bool(None, allow_none=True, help="False: greedy decoding.").tag(config=True)
+    thinking = Bool(
+        None, allow_none=True, help="Reasoning on (True) or off (False); unset: service default."
+    ).tag(config=True)
+    system = Unicode("", help="System prompt sent first in every request.").tag(config=True)
+    show_reasoning = Bool(True, help="Show the model's reasoning above the answer.").tag(
+        config=True
+    )
+    stream = Bool(True, help="Stream answers as they are written.").tag(config=True)
+    max_retries = Int(3, help="Retries before the first token (429, 5xx, network).").tag(
+        config=True
+    )
+    timeout = Float(300.0, help="Seconds to wait for the service to send something.").tag(
+        config=True
+    )
+    display = Enum(
+        ("auto", "rich", "plain"),
+        "auto",
+        help="rich: HTML in a notebook; plain: text (terminal); auto: pick by frontend.",
+    ).tag(config=True)
+    update_interval = Float(0.05, help="Seconds between redraws while streaming.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.conversation = Conversation()
+        self._client: GLMClient | None = None
+        self._client_key: tuple[int, float] | None = None
+        settings.model = self.model
+        settings.base_url = self.base_url
+
+    # -- settings ---------------------------------------------------------------
+
+    @validate("temperature", "top_p", "max_tokens")
+    def _check_range(self, proposal: Any) -> Any:
+        value = proposal["value"]
+        if value is None:
+            return value
+        try:
+            return RANGES[proposal["trait"].name].check(proposal["trait"].name, value)
+        except ParameterError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("max_retries")
+    def _check_retries(self, proposal: Any) -> Any:
+        if not 0 <= proposal["value"] <= 10:
+            raise TraitError(f"max_retries must be between 0 and 10, got {proposal['value']}")
+        return proposal["value"]
+
+    @validate("base_url")
+    def _check_url(self, proposal: Any) -> Any:
+        from glm_magics.config import check_base_url
+
+        value = proposal["value"]
+        if value in (None, ""):
+            return None
+        try:
+            return check_base_url(value)
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("model", "base_url")
+    def _sync_settings(self, change: Any) -> None:
+        setattr(settings, change["name"], change["new"] or None)
+
+    def client(self) -> GLMClient:
+        """The client used by the magics (one per session, keeps connections open)."""
+        from glm_magics.client import GLMClient
+
+        key = (self.max_retries, self.timeout)
+        if self._client is None or self._client_key != key:
+            if self._client is not None:
+                self._client.close()
+            self._client = GLMClient(timeout=self.timeout, max_retries=self.max_retries)
+            self._client_key = key
+        return self._client
+
+    def _params(self, args: Any) -> dict[str, Any]:
+        params = {
+            "temperature": _pick(args.temperature, self.temperature),
+            "top_p": _pick(args.top_p, self.top_p),
+            "max_tokens": _pick(args.max_tokens, self.max_tokens),
+            "stop": _pick(args.stop, self.stop),
+            "do_sample": False if args.no_sample else self.do_sample,
+            "thinking": _pick(args.thinking, self.thinking),
+        }
+        try:
+            build_params(params)
+        except ParameterError as exc:
+            raise UsageError(str(exc)) from None
+        return params
+
+    # -- the magics -------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", help="model id for this cell (default: setting, $GLM_MODEL)")
+    @argument("-t", "--temperature", type=float, help="sampling temperature, 0-1")
+    @argument("--top-p", type=float, help="nucleus sampling, 0.01-1")
+    @argument("--max-tokens", type=int, help="longest answer, 1-131072 tokens")
+    @argument("--stop", help="stop sequence")
+    @argument("--no-sample", action="store_true", help="greedy decoding (do_sample=false)")
+    @argument("--think", dest="thinking", action="store_const", const=True, default=None)
+    @argument(
+        "--no-think",
+        dest="thinking",
+        action="store_const",
+        const=False,
+        help="--think / --no-think: turn the model's reasoning on or off",
+    )
+    @argument("-s", "--system", help="system prompt for this cell")
+    @argument("-o", "--out", metavar="NAME", help="store the ChatResult in variable NAME")
+    @argument("--new", action="store_true", help="start a fresh conversation")
+    @argument("--no-stream", action="store_true", help="wait for the whole answer")
+    @argument("--no-reasoning", action="store_true", help="do not show the reasoning")
+    @line_cell_magic
+    def glm(self, line: str, cell: str | None = None) -> None:
+        """Send the cell to GLM; its reasoning and answer stream below.
+
+        Consecutive cells form one conversation until ``--new`` or ``%glm reset``.
+        As a line magic: ``%glm help|config|key|models|history|reset`` or
+        ``%glm PROMPT`` (a one-line question with the current settings).
+        """
+        if cell is None:
+            self._line(line)
+            return
+        args = parse_argstring(self.glm, line)
+        prompt = cell.strip()
+        if not prompt:
+            raise UsageError("the cell is empty: write the question below %%glm")
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a Python variable name, got {args.out!r}")
+        params = self._params(args)
+        if args.new:
+            self.conversation.reset()
+        self.ask(
+            prompt,
+            params,
+            model=args.model,
+            system=args.system if args.system is not None else self.system,
+            stream=self.stream and not args.no_stream,
+            show_reasoning=self.show_reasoning and not args.no_reasoning,
+            out=args.out,
+        )
+
+    def _line(self, line: str) -> None:
+        words = line.split()
+        if not words:
+            raise UsageError("%glm needs a command or a question; see `%glm help`")
+        command, rest = words[0], words[1:]
+        if command == "config" and all("=" in word for word in rest):
+            self._config(line.split(None, 1)[1] if rest else "")
+        elif command in _COMMANDS and not rest:
+            getattr(self, f"_cmd_{command}")()
+        else:
+            self.ask(
+                line.strip(),
+                self._params(_NoArgs()),
+                system=self.system,
+                stream=self.stream,
+                show_reasoning=self.show_reasoning,
+            )
+
+    # -- line commands ----------------------------------------------------------
+
+    def _cmd_help(self) -> None:
+        print(_HELP, end="")
+
+    def _cmd_config(self) -> None:
+        self._config("")
+
+    def _config(self, assignments: str) -> None:
+        names = sorted(self.trait_names(config=True))
+        if not assignments:
+            client = self.client()
+            key = settings.resolve_api_key()
+            source = "session (%glm key)" if settings.api_key else f"${API_KEY_ENV}"
+            lines = [
+                f"api_key          {'set, from ' + source if key else 'not set'}",
+                f"base_url         {client.base_url}",
+                f"model            {client.model}",
+            ]
+            lines += [
+                f"{name:<16} {getattr(self, name)!r}"
+                for name in names
+                if name not in ("model", "base_url")
+            ]
+            print("\n".join(lines))
+            return
+        try:
+            pairs = [item.split("=", 1) for item in shlex.split(assignments)]
+        except ValueError as exc:
+            raise UsageError(f"could not read the settings ({exc})") from None
+        for name, raw in pairs:
+            name = name.strip().replace("-", "_")
+            if name == "api_key":
+                raise UsageError("use `%glm key` so the key is not written into the notebook")
+            if name not in names:
+                raise UsageError(f"unknown setting {name!r}; settings: {', '.join(names)}")
+            trait = self.traits()[name]
+            try:
+                if raw.strip().lower() in ("", "none") and trait.allow_none:
+                    value = None
+                else:
+                    value = trait.from_string(raw)
+                setattr(self, name, value)
+            except (TraitError, ValueError) as exc:
+                raise UsageError(f"{name}: {exc}") from None
+        print(
+            "; ".join(
+                f"{n.strip()} = {getattr(self, n.strip().replace('-', '_'))!r}" for n, _ in pairs
+            )
+        )
+
+    def _cmd_key(self) -> None:
+        try:
+            value = getpass.getpass("GLM API key (kept in memory only): ")
+        except (StdinNotImplementedError, EOFError, OSError):
+            raise UsageError(
+                f"this frontend cannot ask for input: set {API_KEY_ENV} before starting Jupyter"
+            ) from None
+        if not value.strip():
+            raise UsageError("no key entered; nothing changed")
+        try:
+            settings.api_key = Secret(value)
+        except ConfigurationError as exc:
+            raise UsageError(str(exc)) from None
+        print("API key set for this session.")
+
+    def _cmd_models(self) -> None:
+        try:
+            models = self.client().models()
+        except GLMError as exc:
+            raise UsageError(str(exc)) from None
+        current = self.client().model
+        for model_id in models:
+            print(("* " if model_id == current else "  ") + model_id)
+
+    def _cmd_history(self) -> None:
+        if not len(self.conversation):
+            print("The conversation is empty.")
+            return
+        total = 0
+        for number, turn in enumerate(self.conversation, 1):
+            total += turn.tokens
+            text = " ".join(str(turn.user.get("content", "")).split())
+            cut = text if len(text) <= 70 else text[:69] + "…"
+            flag = " (interrupted)" if turn.interrupted else ""
+            print(f"{number:>3}. ~{turn.tokens:,} tokens{flag}  {cut}")
+        print(f"     ~{total:,} tokens in {len(self.conversation)} turns")
+
+    def _cmd_reset(self) -> None:
+        count = len(self.conversation)
+        self.conversation.reset()
+        print(f"Conversation cleared ({count} turns).")
+
+    # -- asking -----------------------------------------------------------------
+
+    def ask(
+        self,
+        prompt: str,
+        params: dict[str, Any],
+        *,
+        model: str | None = None,
+        system: str = "",
+        stream: bool = True,
+        show_reasoning: bool = True,
+        out: str | None = None,
+    ) -> ChatResult:
+        """Send ``prompt`` with the conversation so far and show the answer."""
+        from glm_magics.runner import format_status, run_stream
+
+        client = self.client()
+        model_id = model or client.model
+        reserve = params.get("max_tokens") or RANGES["max_tokens"].default
+        try:
+            messages, dropped = self.conversation.messages_for(
+                prompt, system=system, reserve=int(reserve)
+            )
+        except ParameterError as exc:
+            raise UsageError(str(exc)) from None
+        view = self._view(model_id, show_reasoning)
+        if dropped:
+            view.notice(f"{dropped} oldest turn(s) left out to fit the context window")
+        if stream:
+            chat_stream = client.stream(messages, model_id, **params)
+            outcome = run_stream(chat_stream, view)
+        else:
+            outcome = self._ask_once(client, messages, model_id, params, view)
+        result = outcome.result
+        result.model = result.model or model_id
+        if outcome.error is not None and not isinstance(outcome.error, GLMError):
+            view.finish("failed")
+            raise outcome.error
+        if outcome.error is not None:
+            view.error(str(outcome.error))
+        else:
+            status, warning = format_status(result, max_tokens=params.get("max_tokens"))
+            view.finish(status, warning=warning)
+            self.conversation.add(messages[-1], result.to_message(), interrupted=result.interrupted)
+            if out and self.shell is not None:
+                self.shell.user_ns[out] = result
+        return result
+
+    def _ask_once(
+        self,
+        client: GLMClient,
+        messages: list[dict[str, Any]],
+        model_id: str,
+        params: dict[str, Any],
+        view: StreamView,
+    ) -> Any:
+        from glm_magics.runner import Outcome
+
+        view.waiting(0.0)
+        started = time.perf_counter()
+        try:
+            result = client.chat(
+                messages,
+                model_id,
+                stream=False,
+                on_retry=lambda e: view.notice(e.message),
+                **params,
+            )
+        except GLMError as exc:
+            from glm_magics.results import ChatResult
+
+            return Outcome(getattr(exc, "partial", None) or ChatResult(model=model_id), error=exc)
+        except KeyboardInterrupt:
+            from glm_magics.results import ChatResult
+
+            return Outcome(ChatResult(model=model_id, interrupted=True), interrupted=True)
+        result.timings["total"] = time.perf_counter() - started
+        if result.reasoning:
+            view.reasoning(result.reasoning)
+        view.text(result.text)
+        view.tick()
+        return Outcome(result)
+
+    def _view(self, model: str, show_reasoning: bool) -> StreamView:
+        from glm_magics.render import NotebookView, PlainView
+
+        mode = self.display
+        if mode == "auto":
+            mode = "rich" if getattr(self.shell, "kernel", None) is not None else "plain"
+        if mode == "rich":
+            return NotebookView(
+                model, show_reasoning=show_reasoning, min_interval=self.update_interval
+            )
+        return PlainView(model, show_reasoning=show_reasoning, stream=sys.stdout)
+
+
+class _NoArgs:
+    """Option defaults for ``%glm PROMPT`` (which takes no options)."""
+
+    temperature = top_p = max_tokens = stop = thinking = None
+    no_sample = False
+
+
+def _pick(option: Any, setting: Any) -> Any:
+    return setting if option is None else option
+
+
+_LINE_MAGIC = re.compile(r"^([ \t]*)%glm[ \t]+(\S.*?)[ \t]*$")
+
+
+def protect_question_marks(lines: list[str]) -> list[str]:
+    """Keep ``%glm Is this a question?`` a question.
+
+    IPython reads a line ending in ``?`` as a help request (``%pinfo``), which
+    would swallow every one-line question. This input transformer turns such
+    ``%glm`` lines into the equivalent explicit call first; ``%glm?`` itself
+    still shows help.
+    """
+    out = []
+    for line in lines:
+        match = _LINE_MAGIC.match(line)
+        if match and match.group(2).rstrip("?") and line.rstrip().endswith("?"):
+            indent, text = match.groups()
+            out.append(f"{indent}get_ipython().run_line_magic('glm', {text!r})\n")
+        else:
+            out.append(line)
+    return out
+
+
+def load(ipython: Any) -> None:
+    """Register the magics on ``ipython``."""
+    ipython.register_magics(GLMMagics)
+    transformers = getattr(ipython, "input_transformers_cleanup", None)
+    if transformers is not None and protect_question_marks not in transformers:
+        transformers.append(protect_question_marks)
+
+
+def unload(ipython: Any) -> None:
+    """Drop the magics' conversation and close their connections."""
+    transformers = getattr(ipython, "input_transformers_cleanup", None)
+    if transformers is not None and protect_question_marks in transformers:
+        transformers.remove(protect_question_marks)
+    magics = ipython.magics_manager.registry.get("GLMMagics")
+    if magics is not None and magics._client is not None:
+        magics._client.close()
+        magics._client = None

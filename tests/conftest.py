@@ -1,0 +1,119 @@
+"""Shared fixtures: the local GLM server and a real IPython shell with the magics loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from IPython.core.displaypub import DisplayPublisher
+from IPython.core.interactiveshell import InteractiveShell
+
+from glm_magics.config import settings
+from glm_magics.magics import GLMMagics
+from glm_magics.testing import LocalGLMServer
+
+
+@dataclass
+class Published:
+    data: dict[str, Any]
+    display_id: str | None
+    update: bool
+
+
+class RecordingPublisher(DisplayPublisher):
+    """Keeps every display message the shell sends, as a frontend would receive them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.messages: list[Published] = []
+
+    def publish(
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        source: str | None = None,
+        *,
+        transient: dict[str, Any] | None = None,
+        update: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        display_id = (transient or {}).get("display_id")
+        self.messages.append(Published(dict(data), display_id, update))
+
+    def clear_output(self, wait: bool = False) -> None:
+        self.messages.append(Published({}, None, False))
+
+    def final_html(self) -> str:
+        """What a frontend shows at the end: the last payload of each display, in order."""
+        order: list[str] = []
+        last: dict[str, str] = {}
+        for number, message in enumerate(self.messages):
+            key = message.display_id or f"anon-{number}"
+            if key not in last:
+                order.append(key)
+            last[key] = message.data.get("text/html", message.data.get("text/plain", ""))
+        return "\n".join(last[key] for key in order)
+
+    def all_text(self) -> str:
+        return "\n".join(str(value) for m in self.messages for value in m.data.values())
+
+
+@dataclass
+class Session:
+    shell: Any
+    magics: GLMMagics
+    server: LocalGLMServer
+    publisher: RecordingPublisher
+    history: list[str] = field(default_factory=list)
+
+    def cell(self, line: str, body: str) -> Any:
+        return self.shell.run_cell_magic("glm", line, body)
+
+    def line(self, text: str) -> Any:
+        return self.shell.run_line_magic("glm", text)
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[LocalGLMServer]:
+    with LocalGLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def shell() -> Any:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "glm_magics")
+    return ip
+
+
+@pytest.fixture
+def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
+    magics: GLMMagics = shell.magics_manager.registry["GLMMagics"]
+    publisher = RecordingPublisher(shell=shell)
+    saved = shell.display_pub
+    shell.display_pub = publisher
+    local_server.clear()
+    local_server.ttft, local_server.tokens_per_second, local_server.chunk_size = 0.0, None, 1
+    magics.conversation.reset()
+    magics.base_url = local_server.base_url
+    magics.display = "rich"
+    magics.max_retries = 3
+    try:
+        yield Session(shell, magics, local_server, publisher)
+    finally:
+        shell.display_pub = saved
+        for name in (
+            "model",
+            "temperature",
+            "top_p",
+            "max_tokens",
+            "stop",
+            "do_sample",
+            "thinking",
+        ):
+            setattr(magics, name, None)
+        magics.system = ""
+        magics.base_url = None
+        settings.api_key = None

@@ -1,0 +1,236 @@
+"""``%%glm`` and ``%glm`` in a real InteractiveShell against the local server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from IPython.core.error import UsageError
+
+from glm_magics import ChatResult, GLMMagics
+from glm_magics.testing import Reply
+from tests.conftest import Session
+
+
+def test_load_ext_registers_traitlets_configurable_magics(session: Session) -> None:
+    assert "glm" in session.shell.magics_manager.magics["cell"]
+    assert "glm" in session.shell.magics_manager.magics["line"]
+    assert "temperature" in GLMMagics.class_trait_names(config=True)
+    doc = session.shell.find_cell_magic("glm").__doc__
+    for option in ("--model", "--temperature", "--max-tokens", "--no-think", "--out", "--new"):
+        assert option in doc
+
+
+def test_cell_streams_reasoning_and_answer(session: Session) -> None:
+    session.server.queue(Reply(reasoning="Thinking about greetings.", text="**Olá!** Tudo bem?"))
+    session.cell("-o reply", "Say hi in Portuguese")
+    result = session.shell.user_ns["reply"]
+    assert isinstance(result, ChatResult)
+    assert (result.text, result.reasoning, result.finish_reason) == (
+        "**Olá!** Tudo bem?",
+        "Thinking about greetings.",
+        "stop",
+    )
+    html = session.publisher.final_html()
+    assert "<strong>Olá!</strong>" in html
+    assert "glm-reasoning" in html and "<details" in html
+    assert "glm-status" in html and "finish: stop" in html
+    sent = session.server.requests[-1].body
+    assert sent["messages"] == [{"role": "user", "content": "Say hi in Portuguese"}]
+    assert sent["stream"] is True and sent["model"] == "glm-4-7-flash"
+
+
+def test_options_reach_the_request(session: Session) -> None:
+    session.cell(
+        "-m glm-4.7 -t 0.2 --top-p 0.5 --max-tokens 64 --stop END --no-sample --no-think -s Brief",
+        "Hello",
+    )
+    sent = session.server.requests[-1].body
+    assert sent["model"] == "glm-4.7"
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.2, 0.5, 64)
+    assert sent["stop"] == ["END"] and sent["do_sample"] is False
+    assert sent["thinking"] == {"type": "disabled"}
+    assert sent["messages"][0] == {"role": "system", "content": "Brief"}
+
+
+def test_consecutive_cells_are_one_conversation_until_new(session: Session) -> None:
+    session.server.queue(Reply(text="First answer"), Reply(text="Second"), Reply(text="Third"))
+    session.cell("", "first question")
+    session.cell("", "second question")
+    messages = session.server.requests[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1] == {"role": "assistant", "content": "First answer"}
+    session.cell("--new", "third question")
+    assert session.server.requests[-1].body["messages"] == [
+        {"role": "user", "content": "third question"}
+    ]
+
+
+def test_line_commands(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    session.server.queue(Reply(text="One"))
+    session.cell("", "a question")
+    session.line("history")
+    assert "1. ~" in capsys.readouterr().out
+    session.line("reset")
+    assert "cleared (1 turns)" in capsys.readouterr().out
+    assert len(session.magics.conversation) == 0
+    session.line("models")
+    assert "* glm-4-7-flash" in capsys.readouterr().out
+    session.line("help")
+    assert "%glm config NAME=VALUE" in capsys.readouterr().out
+
+
+def test_one_line_question(session: Session) -> None:
+    session.server.queue(Reply(text="Lisbon."))
+    session.line("What is the capital of Portugal?")
+    assert session.server.requests[-1].body["messages"][-1]["content"] == (
+        "What is the capital of Portugal?"
+    )
+    assert "Lisbon." in session.publisher.final_html()
+
+
+def test_config_show_set_and_share_with_percent_config(
+    session: Session, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EMPIRIOLABS_API_KEY", raising=False)
+    session.line("config")
+    out = capsys.readouterr().out
+    assert "api_key          not set" in out and session.server.base_url in out
+    session.line("config temperature=0.3 max_tokens=128 thinking=False")
+    assert (session.magics.temperature, session.magics.max_tokens) == (0.3, 128)
+    assert session.magics.thinking is False
+    session.shell.run_line_magic("config", "GLMMagics.top_p = 0.5")
+    session.cell("", "hi")
+    sent = session.server.requests[-1].body
+    assert (sent["temperature"], sent["max_tokens"], sent["top_p"]) == (0.3, 128, 0.5)
+    monkeypatch.setenv("EMPIRIOLABS_API_KEY", "sk-config-test-key")
+    session.line("config")
+    out = capsys.readouterr().out
+    assert "set, from $EMPIRIOLABS_API_KEY" in out and "sk-config-test-key" not in out
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "message"),
+    [
+        ("", "   ", "the cell is empty"),
+        ("-t 2", "hi", "temperature must be between 0 and 1"),
+        ("--max-tokens 0", "hi", "max_tokens must be between 1 and 131072"),
+        ("--bogus", "hi", "unrecognized arguments"),
+        ("-o 1x", "hi", "--out needs a Python variable name"),
+    ],
+)
+def test_misuse_is_a_one_line_usage_error(
+    session: Session, line: str, body: str, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        session.cell(line, body)
+    assert session.server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("config temperature=7", "temperature must be between 0 and 1"),
+        ("config colour=blue", "unknown setting 'colour'"),
+        ("config api_key=abc", "%glm key"),
+        ("", "needs a command"),
+    ],
+)
+def test_line_misuse(session: Session, command: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        session.line(command)
+
+
+def test_service_error_is_one_clear_message_not_a_traceback(session: Session) -> None:
+    session.server.queue(Reply.error(400, "1214", "max_tokens is invalid"))
+    session.cell("", "hi")  # no exception reaches the user
+    html = session.publisher.final_html()
+    assert "glm-error" in html and "max_tokens is invalid" in html and "1214" in html
+    assert "Traceback" not in session.publisher.all_text()
+    assert len(session.magics.conversation) == 0
+
+
+def test_retry_wait_is_visible_in_the_cell(session: Session) -> None:
+    session.server.queue(Reply.error(429, "1302", "High concurrency", retry_after=0.2))
+    session.server.queue(Reply(text="Finally."))
+    session.cell("", "hi")
+    assert "rate limited (1302), retrying in 0.2 s, attempt 2 of 4" in session.publisher.all_text()
+    assert "Finally." in session.publisher.final_html()
+
+
+def test_length_finish_warns(session: Session) -> None:
+    session.server.queue(Reply(text="cut off", finish_reason="length"))
+    session.cell("--max-tokens 3", "hi")
+    assert "reached max_tokens (3)" in session.publisher.final_html()
+
+
+def test_untrusted_html_is_shown_as_text(session: Session) -> None:
+    evil = '<img src=x onerror="alert(1)"> <script>alert(2)</script> [x](javascript:alert(3))'
+    session.server.queue(Reply(reasoning="<script>bad()</script>", text=evil))
+    session.cell("", "hi")
+    html = session.publisher.final_html()
+    assert "<script" not in html and "<img" not in html and 'href="javascript:' not in html
+    assert "&lt;script&gt;" in html and "&lt;img" in html
+
+
+def test_plain_display_for_terminals(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    session.magics.display = "plain"
+    session.server.queue(Reply(reasoning="hmm", text="Plain answer"))
+    session.cell("", "hi")
+    out = capsys.readouterr().out
+    assert "Plain answer" in out and "hmm" in out and "finish: stop" in out
+    assert session.publisher.messages == []
+
+
+def test_no_stream_and_no_reasoning(session: Session) -> None:
+    session.server.queue(Reply(reasoning="secret thoughts", text="Whole answer"))
+    session.cell("--no-stream --no-reasoning", "hi")
+    assert "stream" not in session.server.requests[-1].body
+    html = session.publisher.final_html()
+    assert "Whole answer" in html and "secret thoughts" not in html
+
+
+def test_interrupt_stops_quickly_keeps_partial_and_history(session: Session) -> None:
+    session.server.queue(
+        Reply(text="Partial answer then a long pause", stall_after=4, stall_seconds=30)
+    )
+    timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        session.cell("-o partial", "tell me a long story")
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, "the stall was waited out instead of interrupted"
+    result = session.shell.user_ns["partial"]
+    assert result.interrupted and result.text.startswith("Partial")
+    assert session.server.wait_for_disconnect().client_disconnected
+    html = session.publisher.final_html()
+    assert "Interrupted" in html and "Partial" in html
+    (turn,) = session.magics.conversation.turns
+    assert turn.interrupted and turn.assistant["content"] == result.text
+
+
+def test_one_line_question_ending_in_a_question_mark_is_asked_not_help(session: Session) -> None:
+    session.server.queue(Reply(text="Lisbon."))
+    outcome = session.shell.run_cell("%glm What is the capital of Portugal?")
+    assert outcome.success
+    assert session.server.requests[-1].body["messages"][-1]["content"] == (
+        "What is the capital of Portugal?"
+    )
+    session.shell.run_cell("x = 1\n  \n%glm  and   Spain?  ")
+    assert session.server.requests[-1].body["messages"][-1]["content"] == "and   Spain?"
+
+
+def test_auto_display_is_plain_text_without_a_frontend(
+    session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session.magics.display = "auto"  # a bare InteractiveShell has no kernel, like a terminal
+    session.server.queue(Reply(text="terminal answer"))
+    session.cell("", "hi")
+    assert "terminal answer" in capsys.readouterr().out
+    assert session.publisher.messages == []

@@ -1,0 +1,57 @@
+"""The notebooks executed headless (pytest-notebook), as a user would run them.
+
+Outputs hold timings, so they are not compared with the stored notebook; instead
+the executed outputs are checked for what a user must see.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_notebook.nb_regression import NBRegressionFixture
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+
+def execute(name: str, **env: str) -> Any:
+    fixture = NBRegressionFixture(
+        exec_timeout=180,
+        exec_cwd=str(NOTEBOOKS),
+        diff_ignore=("/cells/*/outputs", "/cells/*/execution_count", "/metadata/language_info"),
+    )
+    saved = dict(os.environ)
+    os.environ.pop("EMPIRIOLABS_API_KEY", None)
+    os.environ.update(env)
+    try:
+        return fixture.check(str(NOTEBOOKS / name), raise_errors=True).nb_final
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def outputs_text(cell: Any) -> str:
+    parts: list[str] = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        for value in output.get("data", {}).values():
+            parts.append(value if isinstance(value, str) else str(value))
+    return "\n".join(parts)
+
+
+@pytest.mark.notebook
+def test_quickstart_runs_on_the_local_server() -> None:
+    nb = execute("quickstart.ipynb")
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for cell in code:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+    everything = "\n".join(outputs_text(cell) for cell in code)
+    assert "local test server" in everything
+    first = next(c for c in code if c.source.startswith("%%glm\n"))
+    html = outputs_text(first)
+    assert "glm-answer" in html and "glm-reasoning" in html and "glm-status" in html
+    fib = next(c for c in code if "Fibonacci" in c.source)
+    assert "language-python" in outputs_text(fib)
+    assert "total_tokens" in outputs_text(next(c for c in code if c.source == "answer.usage"))
