@@ -24,8 +24,8 @@ import pytest
 import glm_magics.testing as testing
 from glm_magics.testing import LocalGLMServer, RecordedRequest, Reply, ToolCallSpec, tokenize
 
-# ../shared/fixtures/recorded/, next to the repository (see its README.md).
-ZAI = Path(__file__).resolve().parents[2] / "shared/fixtures/recorded/zai-glm-4.7-flash"
+# tests/fixtures/recorded/ (see its README.md for where the recordings come from).
+ZAI = Path(__file__).resolve().parent / "fixtures/recorded/zai-glm-4.7-flash"
 STREAM_CASES = sorted(p.name.removesuffix(".response.sse") for p in ZAI.glob("*.response.sse"))
 PROMPT = {"model": "glm-4-7-flash", "messages": [{"role": "user", "content": "Say hi"}]}
 KEY = "sk-local-SECRET-7d1f"
