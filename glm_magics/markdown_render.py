@@ -102,7 +102,16 @@ def render_markdown(text: str) -> str:
     '<p><strong>hi</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\\n'
     """
     result: str = _MARKDOWN.render(text)
-    return result
+    return _style_code(result)
+
+
+_PRE_STYLE = "background:var(--jp-layout-color2,#f3f4f6);padding:0.5em 0.75em;border-radius:3px"
+
+
+def _style_code(html: str) -> str:
+    """Give code blocks a background. Raw HTML from the model is escaped by the
+    renderer, so every ``<pre>`` in ``html`` is one of ours."""
+    return html.replace("<pre>", f'<pre style="{_PRE_STYLE}">')
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -284,14 +293,14 @@ class IncrementalMarkdown:
     def _patch_fence(self, html: str, *, last: bool = True) -> str:
         """Let the ``<pre>`` pieces of one fence split by :meth:`split_fence` sit flush."""
         if (self._continued or not last) and html.startswith("<pre>"):
-            style = ";".join(
-                f"{prop}-{side}:0"
+            style = "".join(
+                f";{prop}-{side}:0"
                 for side, keep in (("top", not self._continued), ("bottom", last))
                 if not keep
                 for prop in ("margin", "padding")
             )
-            html = f'<pre style="{style}">{html[5:]}'
-        return html
+            html = f'<pre style="{_PRE_STYLE}{style}">{html[5:]}'
+        return _style_code(html)
 
 
 _FENCE_PIECE = 512  # code of an open fence cut off into a display of its own
