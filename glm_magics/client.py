@@ -34,6 +34,7 @@ from glm_magics.errors import (
     CONTENT_FILTER_CODE,
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     ConfigurationError,
     ContentFilteredError,
@@ -95,8 +96,11 @@ class GLMClient:
             self.base_url  # noqa: B018 - validate an explicit URL now, not at first use
 
     def __repr__(self) -> str:
-        key = "set" if self._resolve_key() is not None else "not set"
-        return f"GLMClient(base_url={self.base_url!r}, model={self.model!r}, api_key={key})"
+        try:
+            key = "set" if self._resolve_key() is not None else "not set"
+            return f"GLMClient(base_url={self.base_url!r}, model={self.model!r}, api_key={key})"
+        except ConfigurationError as exc:
+            return f"GLMClient(misconfigured: {exc})"
 
     @property
     def base_url(self) -> str:
@@ -141,7 +145,9 @@ class GLMClient:
         model_id = model or self.model
         body = self._body(messages, model_id, params, stream=True)
         return ChatStream(
-            lambda: self._send(body, stream=True), model=model_id, policy=self.retry_policy
+            lambda trace: self._send(body, stream=True, trace=trace),
+            model=model_id,
+            policy=self.retry_policy,
         )
 
     def chat(
@@ -179,7 +185,10 @@ class GLMClient:
         for attempt in range(1, attempts + 1):
             try:
                 response = send()
-                response.read()
+                try:
+                    response.read()
+                except httpx.TransportError as exc:
+                    raise _transport_error(exc, self.base_url) from None
                 return response
             except APIError as error:
                 if attempt >= attempts or not is_retryable(error):
@@ -265,26 +274,40 @@ class GLMClient:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def _send(self, body: dict[str, Any], *, stream: bool) -> httpx.Response:
+    def _send(
+        self, body: dict[str, Any], *, stream: bool, trace: Callable[..., None] | None = None
+    ) -> httpx.Response:
         request = self._http.build_request(
             "POST",
             self.base_url + "/chat/completions",
             headers=self._headers(stream=stream),
             content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            extensions={"trace": trace} if trace is not None else None,
         )
         try:
             response = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from None
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             try:
                 response.read()
-            except httpx.TransportError:
+            except httpx.HTTPError:
                 pass
             finally:
                 response.close()
-            raise _status_error(response)
+            raise self._scrubbed(_status_error(response))
         return response
+
+    def _scrubbed(self, error: APIError) -> APIError:
+        """Remove the key from a service message that echoes it back."""
+        key = self._resolve_key()
+        if key is not None and key.reveal() in error.message:
+            secret = key.reveal()
+            error.message = error.message.replace(secret, "***")
+            error.args = tuple(str(a).replace(secret, "***") for a in error.args)
+            if isinstance(error, APIStatusError):
+                error.service_message = error.service_message.replace(secret, "***")
+        return error
 
 
 def check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -370,6 +393,12 @@ def _status_error(response: httpx.Response) -> APIError:
     if millis is not None:
         with contextlib.suppress(ValueError):
             retry_after = float(millis) / 1000.0
+    if 300 <= response.status_code < 400:
+        target = response.headers.get("location", "elsewhere")
+        message = (
+            f"the service redirected the request to {target}; check the base URL "
+            "(`%glm config base_url=...`), it should end in /v1"
+        )
     return status_error(
         response.status_code,
         message or response.reason_phrase,

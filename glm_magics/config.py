@@ -41,9 +41,9 @@ class Secret:
         value = value.strip()
         if not value:
             raise ConfigurationError("the API key is empty")
-        if any(ch.isspace() or not ch.isprintable() for ch in value):
+        if not value.isascii() or any(ch.isspace() or not ch.isprintable() for ch in value):
             raise ConfigurationError(
-                "the API key contains spaces or control characters: paste it again"
+                "the API key contains spaces, control or non-ASCII characters: paste it again"
             )
         self._value = value
 

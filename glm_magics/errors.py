@@ -108,7 +108,12 @@ class APIStatusError(APIError):
     def _compose(self) -> str:
         label = f"HTTP {self.status_code}" + (f", code {self.code}" if self.code else "")
         text = self.service_message.strip() or "no details given"
-        return f"{text} ({label}). {self.hint}"
+        wait = (
+            f" The service asks to wait {self.retry_after:.0f} s before trying again."
+            if self.retry_after
+            else ""
+        )
+        return f"{text} ({label}).{wait} {self.hint}"
 
 
 class BadRequestError(APIStatusError):

@@ -113,6 +113,20 @@ class GLMMagics(Magics):
             raise TraitError(f"max_retries must be between 0 and 10, got {proposal['value']}")
         return proposal["value"]
 
+    @validate("update_interval")
+    def _check_interval(self, proposal: Any) -> Any:
+        if not 0.05 <= proposal["value"] <= 5:
+            raise TraitError(
+                "update_interval must be between 0.05 and 5 seconds (at most 20 redraws a second)"
+            )
+        return proposal["value"]
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> Any:
+        if not proposal["value"] > 0:
+            raise TraitError(f"timeout must be more than 0 seconds, got {proposal['value']}")
+        return proposal["value"]
+
     @validate("base_url")
     def _check_url(self, proposal: Any) -> Any:
         from glm_magics.config import check_base_url
@@ -131,13 +145,16 @@ class GLMMagics(Magics):
 
     def client(self) -> GLMClient:
         """The client used by the magics (one per session, keeps connections open)."""
+        import httpx
+
         from glm_magics.client import GLMClient
 
         key = (self.max_retries, self.timeout)
         if self._client is None or self._client_key != key:
             if self._client is not None:
                 self._client.close()
-            self._client = GLMClient(timeout=self.timeout, max_retries=self.max_retries)
+            timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+            self._client = GLMClient(timeout=timeout, max_retries=self.max_retries)
             self._client_key = key
         return self._client
 
@@ -213,7 +230,11 @@ class GLMMagics(Magics):
         if not words:
             raise UsageError("%glm needs a command or a question; see `%glm help`")
         command, rest = words[0], words[1:]
-        if command == "config" and all("=" in word for word in rest):
+        try:
+            assignments = shlex.split(line)[1:] if command == "config" else rest
+        except ValueError:
+            assignments = rest
+        if command == "config" and all("=" in word for word in assignments):
             self._config(line.split(None, 1)[1] if rest else "")
         elif command in _COMMANDS and not rest:
             getattr(self, f"_cmd_{command}")()
@@ -238,7 +259,11 @@ class GLMMagics(Magics):
         names = sorted(self.trait_names(config=True))
         if not assignments:
             client = self.client()
-            key = settings.resolve_api_key()
+            try:
+                key = settings.resolve_api_key()
+                client.base_url  # noqa: B018 - a bad $GLM_BASE_URL is reported here
+            except ConfigurationError as exc:
+                raise UsageError(str(exc)) from None
             source = "session (%glm key)" if settings.api_key else f"${API_KEY_ENV}"
             lines = [
                 f"api_key          {'set, from ' + source if key else 'not set'}",
@@ -358,11 +383,14 @@ class GLMMagics(Magics):
             view.finish("failed")
             raise outcome.error
         if outcome.error is not None:
-            view.error(str(outcome.error))
+            view.error(_scrub(str(outcome.error)))
         else:
             status, warning = format_status(result, max_tokens=params.get("max_tokens"))
             view.finish(status, warning=warning)
-            self.conversation.add(messages[-1], result.to_message(), interrupted=result.interrupted)
+            if result.text or result.tool_calls:
+                self.conversation.add(
+                    messages[-1], result.to_message(), interrupted=result.interrupted
+                )
             if out and self.shell is not None:
                 self.shell.user_ns[out] = result
         return result
@@ -415,6 +443,12 @@ class GLMMagics(Magics):
         return PlainView(model, show_reasoning=show_reasoning, stream=sys.stdout)
 
 
+def _scrub(message: str) -> str:
+    """Never show the key, even if a server echoes it back."""
+    key = settings.resolve_api_key()
+    return message.replace(key.reveal(), "***") if key is not None else message
+
+
 class _NoArgs:
     """Option defaults for ``%glm PROMPT`` (which takes no options)."""
 
@@ -437,6 +471,8 @@ def protect_question_marks(lines: list[str]) -> list[str]:
     ``%glm`` lines into the equivalent explicit call first; ``%glm?`` itself
     still shows help.
     """
+    if lines and lines[0].lstrip().startswith("%%"):
+        return lines  # a cell magic's body is its own text
     out = []
     for line in lines:
         match = _LINE_MAGIC.match(line)

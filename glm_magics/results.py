@@ -110,5 +110,8 @@ class ChatResult:
                 message["reasoning_content"] = self.reasoning
         return message
 
-    def _repr_markdown_(self) -> str:
-        return self.text
+    def _repr_html_(self) -> str:
+        """The answer rendered safely: the text is untrusted model output."""
+        from glm_magics.markdown_render import render_markdown
+
+        return f'<div class="glm-answer">{render_markdown(self.text)}</div>'

@@ -9,9 +9,10 @@ at once: the stream is closed (the socket shut down) and the partial answer kept
 
 from __future__ import annotations
 
-import queue
+import contextlib
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "format_status", "run_stream"]
 
-_POLL = 0.1
+_INTERVAL = 0.05
 
 
 @dataclass
@@ -43,18 +44,30 @@ class _Done:
 _DONE = _Done()
 
 
-def run_stream(stream: ChatStream, view: StreamView, *, poll: float = _POLL) -> Outcome:
-    """Show ``stream`` in ``view`` until it ends, fails or the user interrupts."""
-    events: queue.SimpleQueue[object] = queue.SimpleQueue()
+def run_stream(stream: ChatStream, view: StreamView, *, interval: float = _INTERVAL) -> Outcome:
+    """Show ``stream`` in ``view`` until it ends, fails or the user interrupts.
+
+    The worker appends events to a deque without waking this thread, except for
+    what must show at once (the first event, a retry notice, the end); this
+    thread drains the deque every ``interval`` seconds. Waking once per token
+    would cost a thread switch per token for redraws the view throttles anyway.
+    """
+    events: deque[object] = deque()
+    wake = threading.Event()
 
     def work() -> None:
+        first = True
         try:
             for event in stream:
-                events.put(event)
+                events.append(event)
+                if first or isinstance(event, RetryScheduled):
+                    first = False
+                    wake.set()
         except BaseException as exc:  # handed to the calling thread, never lost
-            events.put(exc)
+            events.append(exc)
         finally:
-            events.put(_DONE)
+            events.append(_DONE)
+            wake.set()
 
     worker = threading.Thread(target=work, name="glm-stream", daemon=True)
     started = time.monotonic()
@@ -62,20 +75,12 @@ def run_stream(stream: ChatStream, view: StreamView, *, poll: float = _POLL) -> 
     worker.start()
     try:
         while True:
-            try:
-                item = events.get(timeout=poll)
-            except queue.Empty:
-                if not first:
-                    view.waiting(time.monotonic() - started)
-                view.tick()
-                continue
-            batch = [item]
-            while True:
-                try:
-                    batch.append(events.get_nowait())
-                except queue.Empty:
-                    break
-            for entry in batch:
+            wake.wait(interval)
+            wake.clear()
+            if not events and not first:
+                view.waiting(time.monotonic() - started)
+            while events:
+                entry = events.popleft()
                 if entry is _DONE:
                     view.tick()
                     worker.join()
@@ -96,7 +101,14 @@ def run_stream(stream: ChatStream, view: StreamView, *, poll: float = _POLL) -> 
             view.tick()
     except KeyboardInterrupt:
         stream.close()
-        worker.join(timeout=2.0)
+        with contextlib.suppress(KeyboardInterrupt):  # a second interrupt: stop waiting
+            worker.join(timeout=0.3)
+        while events:  # show what had already arrived, so the cell matches the result
+            entry = events.popleft()
+            if isinstance(entry, TextDelta):
+                view.text(entry.text)
+            elif isinstance(entry, ReasoningDelta):
+                view.reasoning(entry.text)
         result = stream.result
         result.interrupted = True
         return Outcome(result, interrupted=True)

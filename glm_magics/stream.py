@@ -85,7 +85,17 @@ class ChunkAccumulator:
         return self.feed_payload(payload)
 
     def feed_payload(self, payload: dict[str, Any]) -> list[StreamEvent]:
-        """Apply one decoded chunk."""
+        """Apply one decoded chunk; an unexpected shape is a StreamError."""
+        try:
+            return self._apply(payload)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            raise StreamError(
+                f"The service sent an event of an unexpected shape ({exc}): "
+                f"{json.dumps(payload, ensure_ascii=False)[:160]}. Run the cell again.",
+                partial=self.snapshot(),
+            ) from None
+
+    def _apply(self, payload: dict[str, Any]) -> list[StreamEvent]:
         if payload.get("error"):
             code, message = error_fields(payload)
             if code == CONTENT_FILTER_CODE:
@@ -98,7 +108,7 @@ class ChunkAccumulator:
         if result.id is None and isinstance(payload.get("id"), str):
             result.id = payload["id"]
         for choice in payload.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+            if not isinstance(choice, dict) or (choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or choice.get("message") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -168,7 +178,8 @@ def error_fields(payload: dict[str, Any]) -> tuple[str | None, str]:
     return (str(code) if code not in (None, "") else None), str(message)
 
 
-Opener = Callable[[], httpx.Response]
+Opener = Callable[[Callable[[str, dict[str, Any]], None]], httpx.Response]
+"""Sends the request; takes an httpcore ``trace`` callback (to learn the socket early)."""
 
 
 class ChatStream:
@@ -192,6 +203,7 @@ class ChatStream:
         self._accumulator = ChunkAccumulator(model)
         self._aborted = threading.Event()
         self._response: httpx.Response | None = None
+        self._socket: socket.socket | None = None
         self._reader: int | None = None
         self._lock = threading.Lock()
         self._sleep = sleep
@@ -223,17 +235,23 @@ class ChatStream:
         return self.result
 
     def close(self) -> None:
-        """Stop the stream and release the connection; safe from any thread, idempotent."""
+        """Stop the stream and release the connection; safe from any thread, idempotent.
+
+        Works while the request is still connecting or waiting for the response
+        headers too: the socket is known from the moment it connects.
+        """
         self._aborted.set()
         with self._lock:
-            response = self._response
-        if response is None:
-            return
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
+            response, sock = self._response, self._socket
+        if response is not None and sock is None:
+            stream = response.extensions.get("network_stream")
+            found = stream.get_extra_info("socket") if stream is not None else None
+            sock = found if isinstance(found, socket.socket) else None
+        if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        if response is None:
+            return
         if self._reader != threading.get_ident():
             return  # the reading thread wakes up on the shut-down socket and closes
         response.close()
@@ -278,8 +296,28 @@ class ChatStream:
         else:
             self._aborted.wait(delay)
 
+    def _trace(self, name: str, info: dict[str, Any]) -> None:
+        if name == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                with self._lock:
+                    self._socket = sock
+                if self._aborted.is_set():
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
     def _attempt(self) -> Iterator[StreamEvent]:
-        response = self._open()
+        try:
+            response = self._open(self._trace)
+        except APIError:
+            if self._aborted.is_set():
+                self._accumulator.result.interrupted = True
+                return
+            raise
+        finally:
+            with self._lock:
+                self._socket = None
         with self._lock:
             self._response = response
             self._reader = threading.get_ident()
@@ -288,6 +326,10 @@ class ChatStream:
             self._accumulator.result.interrupted = True
             return
         accumulator = self._accumulator
+        kind = response.headers.get("content-type", "text/event-stream")
+        if not kind.startswith("text/event-stream"):
+            yield from self._whole_body(response)
+            return
         decoder = SSEDecoder()
         try:
             try:
@@ -299,7 +341,7 @@ class ChatStream:
                 if not accumulator.done:
                     for event in decoder.flush():
                         yield from self._deliver(event.data)
-            except (httpx.TransportError, OSError) as exc:
+            except (httpx.HTTPError, OSError) as exc:
                 if self._aborted.is_set():
                     accumulator.result.interrupted = True
                     return
@@ -333,6 +375,38 @@ class ChatStream:
                 " it is incomplete. Run the cell again.",
                 partial=result,
             )
+        if result.finish_reason == "sensitive":
+            raise ContentFilteredError(partial=result)
+
+    def _whole_body(self, response: httpx.Response) -> Iterator[StreamEvent]:
+        """A server that answered a streamed request with one JSON body (or an error)."""
+        try:
+            body = response.read()
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(
+                f"The connection broke while reading the answer ({type(exc).__name__})."
+            ) from None
+        finally:
+            response.close()
+            with self._lock:
+                self._response = None
+                self._reader = None
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            kind = response.headers.get("content-type", "no content type")
+            raise StreamError(
+                f"The service answered with {kind} instead of an event stream: "
+                f"{body[:160]!r}. Check the base URL."
+            ) from None
+        if not isinstance(payload, dict):
+            raise StreamError(f"The service sent an unexpected body: {body[:160]!r}")
+        yield from self._accumulator.feed_payload(payload)
+        result = self.result
+        if result.finish_reason is None:
+            result.finish_reason = "stop" if payload.get("choices") else None
+        if result.finish_reason is None:
+            raise StreamError(f"The service sent no answer: {body[:160]!r}")
         if result.finish_reason == "sensitive":
             raise ContentFilteredError(partial=result)
 

@@ -15,6 +15,7 @@ from glm_magics import (
     ConfigurationError,
     ContentFilteredError,
     GLMClient,
+    GLMError,
     InStreamError,
     ParameterError,
     QuotaExceededError,
@@ -354,3 +355,69 @@ def test_events_are_typed() -> None:
     assert events[0] == ReasoningDelta("r")
     assert events[1] == TextDelta("t")
     assert events[2] == Finished("stop")
+
+
+def test_json_error_body_on_a_streamed_request_is_not_retried() -> None:
+    seen: list[httpx.Request] = []
+    error = {"error": {"code": "1261", "message": "Prompt too long"}}
+    with pytest.raises(InStreamError, match="Prompt too long"):
+        sse_client(lambda r: httpx.Response(200, json=error), seen).chat(MESSAGES)
+    assert len(seen) == 1
+
+
+def test_json_completion_on_a_streamed_request_is_accepted() -> None:
+    payload = {"choices": [{"index": 0, "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "whole"}}]}  # fmt: skip
+    assert sse_client(lambda r: httpx.Response(200, json=payload)).chat(MESSAGES).text == "whole"
+
+
+def test_html_page_instead_of_a_stream_says_so() -> None:
+    page = httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>login</html>")
+    with pytest.raises(StreamError, match="text/html instead of an event stream"):
+        sse_client(lambda r: page).chat(MESSAGES)
+
+
+def test_redirect_points_at_the_base_url_and_is_not_retried() -> None:
+    seen: list[httpx.Request] = []
+    moved = httpx.Response(308, headers={"location": "https://glm.invalid/v2/chat/completions"})
+    with pytest.raises(GLMError, match="check the base URL") as info:
+        sse_client(lambda r: moved, seen).chat(MESSAGES)
+    assert len(seen) == 1
+    assert "v2/chat/completions" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        b'data: {"choices":[{"delta":"x"}]}\n\n',
+        b'data: {"choices":[{"delta":{"tool_calls":["x"]}}]}\n\n',
+        b'data: {"choices":[{"delta":{"tool_calls":[{"function":"f"}]}}]}\n\n',
+    ],
+)
+def test_events_of_an_unexpected_shape_are_stream_errors(event: bytes) -> None:
+    with pytest.raises(StreamError, match="unexpected shape"):
+        sse_client(event).chat(MESSAGES)
+
+
+def test_service_message_echoing_the_key_is_scrubbed() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": {"code": "1002", "message": "bad key test-key"}})
+
+    with pytest.raises(AuthenticationError) as info:
+        sse_client(echo).chat(MESSAGES)
+    assert "test-key" not in str(info.value)
+    assert "bad key ***" in str(info.value)
+
+
+def test_keys_with_non_ascii_or_spaces_are_refused() -> None:
+    from glm_magics.config import Secret
+
+    for bad in ("sk-clé", "sk key", "sk-\x00"):
+        with pytest.raises(ConfigurationError, match="paste it again"):
+            Secret(bad)
+
+
+def test_result_html_repr_is_safe() -> None:
+    html = ChatResult(text="<img src=x onerror=alert(1)> **b**")._repr_html_()
+    assert "<img" not in html
+    assert "<strong>b</strong>" in html

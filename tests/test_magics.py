@@ -234,3 +234,45 @@ def test_auto_display_is_plain_text_without_a_frontend(
     session.cell("", "hi")
     assert "terminal answer" in capsys.readouterr().out
     assert session.publisher.messages == []
+
+
+def test_interrupt_while_waiting_for_response_headers(session: Session) -> None:
+    """A server that accepts the connection and never answers: Ctrl-C still ends it at once."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    session.magics.base_url = f"http://127.0.0.1:{port}/v1"
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        session.cell("", "anyone there?")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    accepted[0].settimeout(5)
+    while accepted[0].recv(65536):  # the request, then end of stream: the client closed
+        pass
+    accepted[0].close()
+    listener.close()
+    assert "Interrupted" in session.publisher.final_html()
+    assert len(session.magics.conversation) == 0  # nothing arrived, nothing to remember
+
+
+def test_config_values_with_spaces_and_settings_ranges(session: Session) -> None:
+    session.line('config system="You are terse" max_retries=2')
+    assert session.magics.system == "You are terse"
+    assert session.server.requests == []
+    with pytest.raises(UsageError, match=r"update_interval must be between 0\.05 and 5"):
+        session.line("config update_interval=0")
+    session.magics.max_retries = 3
+
+
+def test_question_marks_inside_a_cell_magic_body_are_left_alone(session: Session) -> None:
+    session.shell.run_cell("%%glm\nWhat does this do?\n%glm also this?")
+    assert session.server.requests[-1].body["messages"][-1]["content"] == (
+        "What does this do?\n%glm also this?"
+    )
