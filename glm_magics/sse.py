@@ -19,13 +19,12 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 
-@dataclass(frozen=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One dispatched event: ``data`` joins multi-line ``data:`` fields with ``\\n``."""
 
     data: str
@@ -56,6 +55,18 @@ class SSEDecoder:
         """Feed raw bytes; return the events completed by them."""
         events: list[ServerSentEvent] = []
         if not chunk:
+            return events
+        if not self._pending_cr and b"\r" not in chunk:
+            # The common case (LF framing): split the whole chunk at once.
+            if self._buffer:
+                chunk = bytes(self._buffer) + chunk
+                self._buffer.clear()
+            lines = chunk.split(b"\n")
+            self._buffer += lines.pop()
+            for raw in lines:
+                event = self._line(raw)
+                if event is not None:
+                    events.append(event)
             return events
         start = 0
         if self._pending_cr:
@@ -113,6 +124,9 @@ class SSEDecoder:
                 raw = raw[3:]
         if not raw:
             return self._dispatch()
+        if raw.startswith(b"data: "):
+            self._data.append(raw[6:].decode("utf-8", errors="replace"))
+            return None
         line = raw.decode("utf-8", errors="replace")
         if line.startswith(":"):
             return None
