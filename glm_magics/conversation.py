@@ -64,24 +64,36 @@ def message_tokens(message: dict[str, Any]) -> int:
 
 @dataclass
 class Turn:
-    """One exchange: the user's message and the assistant's reply."""
+    """One exchange: the user's message and the assistant's reply.
+
+    ``key`` names the cell that asked (the frontend's cell id, else the cell's
+    source), so running that cell again replaces this turn.
+    """
 
     user: dict[str, Any]
     assistant: dict[str, Any]
     interrupted: bool = False
+    key: str | None = None
 
     @property
-    def tokens(self) -> int:
-        """Estimated tokens of both messages."""
+    def raw_tokens(self) -> int:
+        """Uncalibrated estimate of both messages."""
         return message_tokens(self.user) + message_tokens(self.assistant)
 
 
 class Conversation:
-    """Turns in order; :meth:`messages_for` builds the next request's message list."""
+    """Turns in notebook order; :meth:`messages_for` builds the next request.
+
+    Estimates are calibrated: after each reply :meth:`calibrate` compares the
+    estimate of what was sent with the ``usage.prompt_tokens`` the service counted,
+    and later estimates are scaled by that ratio (smoothed, kept within 0.25-4).
+    """
 
     def __init__(self, window: int = CONTEXT_WINDOW) -> None:
         self.window = window
         self.turns: list[Turn] = []
+        self.scale = 1.0
+        self._calibrated = False
 
     def __len__(self) -> int:
         return len(self.turns)
@@ -90,27 +102,65 @@ class Conversation:
         return iter(self.turns)
 
     def reset(self) -> None:
-        """Forget every turn."""
+        """Forget every turn (the calibration is kept: it describes the tokenizer)."""
         self.turns.clear()
 
+    def estimate(self, messages: list[dict[str, Any]]) -> int:
+        """Calibrated token estimate of ``messages``."""
+        return math.ceil(sum(message_tokens(m) for m in messages) * self.scale)
+
+    def turn_tokens(self, turn: Turn) -> int:
+        """Calibrated token estimate of one turn."""
+        return math.ceil(turn.raw_tokens * self.scale)
+
+    def calibrate(self, sent: list[dict[str, Any]], prompt_tokens: int) -> None:
+        """Learn from the service's count of the tokens in ``sent``."""
+        estimated = sum(message_tokens(m) for m in sent)
+        if estimated <= 0 or prompt_tokens <= 0:
+            return
+        ratio = prompt_tokens / estimated
+        scale = ratio if not self._calibrated else 0.5 * self.scale + 0.5 * ratio
+        self.scale = min(4.0, max(0.25, scale))
+        self._calibrated = True
+
+    def _position(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        for index, turn in enumerate(self.turns):
+            if turn.key == key:
+                return index
+        return None
+
     def add(
-        self, user: dict[str, Any], assistant: dict[str, Any], *, interrupted: bool = False
+        self,
+        user: dict[str, Any],
+        assistant: dict[str, Any],
+        *,
+        interrupted: bool = False,
+        key: str | None = None,
     ) -> None:
-        """Record a finished (or interrupted) exchange."""
-        self.turns.append(Turn(dict(user), dict(assistant), interrupted))
+        """Record an exchange; one from a cell that asked before replaces that turn."""
+        turn = Turn(dict(user), dict(assistant), interrupted, key)
+        position = self._position(key)
+        if position is None:
+            self.turns.append(turn)
+        else:
+            self.turns[position] = turn
 
     def messages_for(
-        self, prompt: str, *, system: str = "", reserve: int = 4096
+        self, prompt: str, *, system: str = "", reserve: int = 4096, key: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         """Messages for a new ``prompt`` and how many old turns were left out.
 
-        The oldest turns go first until the estimate plus ``reserve`` (the answer's
-        ``max_tokens``) fits the window. A prompt that cannot fit even alone is
-        refused with the estimate in the message.
+        When the cell ``key`` asked before, only the turns before its earlier
+        exchange are sent (as in the notebook, where that cell comes before the
+        ones after it). The oldest turns go first until the estimate plus
+        ``reserve`` (the answer's ``max_tokens``) fits the window. A prompt that
+        cannot fit even alone is refused with the estimate in the message.
         """
         head = [{"role": "system", "content": system}] if system else []
         user = {"role": "user", "content": prompt}
-        fixed = sum(message_tokens(m) for m in head) + message_tokens(user)
+        fixed = self.estimate([*head, user])
         budget = self.window - reserve
         if fixed > budget:
             raise ParameterError(
@@ -118,16 +168,19 @@ class Conversation:
                 f"answer (max_tokens) it cannot fit the {self.window:,}-token context window. "
                 "Shorten the prompt or lower max_tokens."
             )
+        position = self._position(key)
+        history = self.turns if position is None else self.turns[:position]
         kept: list[Turn] = []
         used = fixed
-        for turn in reversed(self.turns):
-            if used + turn.tokens > budget:
+        for turn in reversed(history):
+            cost = self.turn_tokens(turn)
+            if used + cost > budget:
                 break
             kept.append(turn)
-            used += turn.tokens
+            used += cost
         kept.reverse()
         messages = list(head)
         for turn in kept:
             messages.extend((turn.user, turn.assistant))
         messages.append(user)
-        return messages, len(self.turns) - len(kept)
+        return messages, len(history) - len(kept)

@@ -7,48 +7,43 @@ one; ``%glm config temperature=0.2`` does the same from the magic.
 
 from __future__ import annotations
 
-import getpass
 import re
-import shlex
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import StdinNotImplementedError, UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, validate
 
-from glm_magics.config import API_KEY_ENV, BASE_URL_ENV, MODEL_ENV, Secret, settings
+from glm_magics.commands import LineCommands
+from glm_magics.config import BASE_URL_ENV, MODEL_ENV, settings
 from glm_magics.conversation import Conversation
 from glm_magics.errors import ConfigurationError, GLMError, ParameterError
 from glm_magics.params import RANGES, build_params
 
 if TYPE_CHECKING:
     from glm_magics.client import GLMClient
+    from glm_magics.notebook_state import NotebookState
     from glm_magics.render import StreamView
     from glm_magics.results import ChatResult
 
 __all__ = ["GLMMagics", "load", "unload"]
 
-_COMMANDS = ("help", "config", "key", "models", "history", "reset")
 
-_HELP = """\
-%%glm [options]       send the cell to the model; the answer streams below it
-%glm PROMPT           ask a one-line question (default settings)
-%glm config           show the effective settings (the key only as set / not set)
-%glm config NAME=VALUE [NAME=VALUE ...]
-                      change settings for this session, e.g. temperature=0.2
-%glm key              type the API key (hidden; kept in memory only)
-%glm models           list the models the service offers
-%glm history          list the conversation's turns with token estimates
-%glm reset            start a new conversation
-%glm help             this text; `%%glm?` lists every option of the cell magic
-"""
+#: Session settings checked here: (lowest, highest, why).
+_SETTING_RANGES: dict[str, tuple[float, float, str]] = {
+    "max_retries": (0, 10, ""),
+    "update_interval": (0.05, 5, " seconds (at most 20 redraws a second)"),
+    "rows": (0, 100, ""),
+    "df_budget": (100, 50_000, " tokens"),
+    "timeout": (0.1, 3600, " seconds"),
+}
 
 
 @magics_class
-class GLMMagics(Magics):
+class GLMMagics(LineCommands, Magics):
     """Ask GLM-4.7-Flash from a notebook cell; the answer streams into the output."""
 
     model = Unicode(
@@ -86,10 +81,23 @@ class GLMMagics(Magics):
         help="rich: HTML in a notebook; plain: text (terminal); auto: pick by frontend.",
     ).tag(config=True)
     update_interval = Float(0.05, help="Seconds between redraws while streaming.").tag(config=True)
+    rows = Int(
+        5, help="Example rows per DataFrame sent with -d (0: schema and statistics only)."
+    ).tag(config=True)
+    df_budget = Int(2000, help="Token budget of each DataFrame summary sent with -d.").tag(
+        config=True
+    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.conversation = Conversation()
+        self._notes: list[str] = []  # what expanding {references} cut, shown with the answer
+        self.state: NotebookState | None = None
+        if shell is not None:
+            from glm_magics.notebook_state import NotebookState
+
+            self.state = NotebookState(shell)
+            self.state.install()
         self._client: GLMClient | None = None
         self._client_key: tuple[int, float] | None = None
         settings.model = self.model
@@ -107,25 +115,13 @@ class GLMMagics(Magics):
         except ParameterError as exc:
             raise TraitError(str(exc)) from None
 
-    @validate("max_retries")
-    def _check_retries(self, proposal: Any) -> Any:
-        if not 0 <= proposal["value"] <= 10:
-            raise TraitError(f"max_retries must be between 0 and 10, got {proposal['value']}")
-        return proposal["value"]
-
-    @validate("update_interval")
-    def _check_interval(self, proposal: Any) -> Any:
-        if not 0.05 <= proposal["value"] <= 5:
-            raise TraitError(
-                "update_interval must be between 0.05 and 5 seconds (at most 20 redraws a second)"
-            )
-        return proposal["value"]
-
-    @validate("timeout")
-    def _check_timeout(self, proposal: Any) -> Any:
-        if not proposal["value"] > 0:
-            raise TraitError(f"timeout must be more than 0 seconds, got {proposal['value']}")
-        return proposal["value"]
+    @validate(*_SETTING_RANGES)
+    def _check_setting(self, proposal: Any) -> Any:
+        name, value = proposal["trait"].name, proposal["value"]
+        low, high, why = _SETTING_RANGES[name]
+        if not low <= value <= high:
+            raise TraitError(f"{name} must be between {low:g} and {high:g}{why}, got {value!r}")
+        return value
 
     @validate("base_url")
     def _check_url(self, proposal: Any) -> Any:
@@ -195,6 +191,14 @@ class GLMMagics(Magics):
     @argument("--new", action="store_true", help="start a fresh conversation")
     @argument("--no-stream", action="store_true", help="wait for the whole answer")
     @argument("--no-reasoning", action="store_true", help="do not show the reasoning")
+    @argument(
+        "-d",
+        "--df",
+        metavar="NAME[,NAME]",
+        help="attach a summary of these pandas/polars DataFrames or Series",
+    )
+    @argument("--rows", type=int, help="example rows per DataFrame (0: no cell values)")
+    @no_var_expand
     @line_cell_magic
     def glm(self, line: str, cell: str | None = None) -> None:
         """Send the cell to GLM; its reasoning and answer stream below.
@@ -203,6 +207,7 @@ class GLMMagics(Magics):
         As a line magic: ``%glm help|config|key|models|history|reset`` or
         ``%glm PROMPT`` (a one-line question with the current settings).
         """
+        self._notes.clear()
         if cell is None:
             self._line(line)
             return
@@ -213,11 +218,18 @@ class GLMMagics(Magics):
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a Python variable name, got {args.out!r}")
         params = self._params(args)
+        if args.rows is not None and not 0 <= args.rows <= 100:
+            raise UsageError(f"--rows must be between 0 and 100, got {args.rows}")
+        frames = self._frame_context(args.df, args.rows) if args.df else []
+        prompt = self._expand(prompt)
+        if frames:
+            prompt = "\n\n".join(f.text for f in frames) + "\n\n---\n\n" + prompt
         if args.new:
             self.conversation.reset()
         self.ask(
             prompt,
             params,
+            key=self._cell_key(cell, line),
             model=args.model,
             system=args.system if args.system is not None else self.system,
             stream=self.stream and not args.no_stream,
@@ -225,132 +237,82 @@ class GLMMagics(Magics):
             out=args.out,
         )
 
-    def _line(self, line: str) -> None:
-        words = line.split()
-        if not words:
-            raise UsageError("%glm needs a command or a question; see `%glm help`")
-        command, rest = words[0], words[1:]
-        try:
-            assignments = shlex.split(line)[1:] if command == "config" else rest
-        except ValueError:
-            assignments = rest
-        if command == "config" and all("=" in word for word in assignments):
-            self._config(line.split(None, 1)[1] if rest else "")
-        elif command in _COMMANDS and not rest:
-            getattr(self, f"_cmd_{command}")()
-        else:
-            self.ask(
-                line.strip(),
-                self._params(_NoArgs()),
-                system=self.system,
-                stream=self.stream,
-                show_reasoning=self.show_reasoning,
-            )
+    # -- asking -----------------------------------------------------------------
 
-    # -- line commands ----------------------------------------------------------
-
-    def _cmd_help(self) -> None:
-        print(_HELP, end="")
-
-    def _cmd_config(self) -> None:
-        self._config("")
-
-    def _config(self, assignments: str) -> None:
-        names = sorted(self.trait_names(config=True))
-        if not assignments:
-            client = self.client()
-            try:
-                key = settings.resolve_api_key()
-                client.base_url  # noqa: B018 - a bad $GLM_BASE_URL is reported here
-            except ConfigurationError as exc:
-                raise UsageError(str(exc)) from None
-            source = "session (%glm key)" if settings.api_key else f"${API_KEY_ENV}"
-            lines = [
-                f"api_key          {'set, from ' + source if key else 'not set'}",
-                f"base_url         {client.base_url}",
-                f"model            {client.model}",
-            ]
-            lines += [
-                f"{name:<16} {getattr(self, name)!r}"
-                for name in names
-                if name not in ("model", "base_url")
-            ]
-            print("\n".join(lines))
-            return
-        try:
-            pairs = [item.split("=", 1) for item in shlex.split(assignments)]
-        except ValueError as exc:
-            raise UsageError(f"could not read the settings ({exc})") from None
-        for name, raw in pairs:
-            name = name.strip().replace("-", "_")
-            if name == "api_key":
-                raise UsageError("use `%glm key` so the key is not written into the notebook")
-            if name not in names:
-                raise UsageError(f"unknown setting {name!r}; settings: {', '.join(names)}")
-            trait = self.traits()[name]
-            try:
-                if raw.strip().lower() in ("", "none") and trait.allow_none:
-                    value = None
-                else:
-                    value = trait.from_string(raw)
-                setattr(self, name, value)
-            except (TraitError, ValueError) as exc:
-                raise UsageError(f"{name}: {exc}") from None
-        print(
-            "; ".join(
-                f"{n.strip()} = {getattr(self, n.strip().replace('-', '_'))!r}" for n, _ in pairs
-            )
+    def _ask_line(self, prompt: str) -> ChatResult:
+        return self.ask(
+            self._expand(prompt),
+            self._params(_NoArgs()),
+            system=self.system,
+            stream=self.stream,
+            show_reasoning=self.show_reasoning,
+            key=self._cell_key(None, prompt),
         )
 
-    def _cmd_key(self) -> None:
-        try:
-            value = getpass.getpass("GLM API key (kept in memory only): ")
-        except (StdinNotImplementedError, EOFError, OSError):
-            raise UsageError(
-                f"this frontend cannot ask for input: set {API_KEY_ENV} before starting Jupyter"
-            ) from None
-        if not value.strip():
-            raise UsageError("no key entered; nothing changed")
-        try:
-            settings.api_key = Secret(value)
-        except ConfigurationError as exc:
-            raise UsageError(str(exc)) from None
-        print("API key set for this session.")
+    def _ask_fix(self, prompt: str) -> ChatResult:
+        return self.ask(
+            prompt,
+            self._params(_NoArgs()),
+            system=self.system,
+            stream=self.stream,
+            show_reasoning=self.show_reasoning,
+            key=self._cell_key(None, "%glm fix"),
+        )
 
-    def _cmd_models(self) -> None:
-        try:
-            models = self.client().models()
-        except GLMError as exc:
-            raise UsageError(str(exc)) from None
-        current = self.client().model
-        for model_id in models:
-            print(("* " if model_id == current else "  ") + model_id)
+    def _expand(self, text: str) -> str:
+        """Replace ``{name}``, ``{In[3]}``, ``{Err[-1]}``... with notebook values, once."""
+        from glm_magics.prompt_refs import expand, namespace_resolver
 
-    def _cmd_history(self) -> None:
-        if not len(self.conversation):
-            print("The conversation is empty.")
-            return
-        total = 0
-        for number, turn in enumerate(self.conversation, 1):
-            total += turn.tokens
-            text = " ".join(str(turn.user.get("content", "")).split())
-            cut = text if len(text) <= 70 else text[:69] + "…"
-            flag = " (interrupted)" if turn.interrupted else ""
-            print(f"{number:>3}. ~{turn.tokens:,} tokens{flag}  {cut}")
-        print(f"     ~{total:,} tokens in {len(self.conversation)} turns")
+        namespace: dict[str, Any] = dict(self.shell.user_ns) if self.shell is not None else {}
+        if self.state is not None:
+            namespace.setdefault("Err", self.state.err)
+        expansion = expand(text, namespace_resolver(namespace))
+        self._notes.extend(expansion.notes)
+        return expansion.text
 
-    def _cmd_reset(self) -> None:
-        count = len(self.conversation)
-        self.conversation.reset()
-        print(f"Conversation cleared ({count} turns).")
+    def _cell_key(self, cell: str | None, text: str) -> str:
+        """Which cell is asking: the frontend's cell id when known, else the source."""
+        current = self.state.current if self.state is not None else None
+        body = cell if cell is not None else text
+        if current is not None and body.strip() and body.strip() in current.raw_cell:
+            if current.cell_id:
+                return f"cell:{current.cell_id}" + ("" if cell is not None else f":{text}")
+            return f"src:{current.raw_cell}" + ("" if cell is not None else f":{text}")
+        return f"src:{text}\n{cell}" if cell is not None else f"src:{text}"
 
-    # -- asking -----------------------------------------------------------------
+    def _frame_context(self, names: str | None, rows: int | None) -> list[Any]:
+        from glm_magics.dataframe_context import ContextOptions, is_frame, summarize
+
+        options = ContextOptions(
+            rows=self.rows if rows is None else rows, token_budget=self.df_budget
+        )
+        summaries = []
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        for name in (part.strip() for part in (names or "").split(",")):
+            if not name:
+                continue
+            if name not in namespace:
+                raise UsageError(f"no variable named {name!r} in the notebook")
+            value = namespace[name]
+            if not is_frame(value):
+                raise UsageError(
+                    f"{name!r} is a {type(value).__name__}, not a pandas or polars "
+                    "DataFrame or Series"
+                )
+            try:
+                summaries.append(summarize(value, name, options))
+            except TypeError as exc:
+                raise UsageError(str(exc)) from None
+        if not summaries:
+            raise UsageError("name at least one DataFrame, e.g. -d sales or `%glm context sales`")
+        return summaries
 
     def ask(
         self,
         prompt: str,
         params: dict[str, Any],
         *,
+        key: str | None = None,
         model: str | None = None,
         system: str = "",
         stream: bool = True,
@@ -365,13 +327,17 @@ class GLMMagics(Magics):
         reserve = params.get("max_tokens") or RANGES["max_tokens"].default
         try:
             messages, dropped = self.conversation.messages_for(
-                prompt, system=system, reserve=int(reserve)
+                prompt, system=system, reserve=int(reserve), key=key
             )
         except ParameterError as exc:
             raise UsageError(str(exc)) from None
         view = self._view(model_id, show_reasoning)
+        notes = self._notes[:]
+        self._notes.clear()
         if dropped:
-            view.notice(f"{dropped} oldest turn(s) left out to fit the context window")
+            notes.append(f"{dropped} oldest turn(s) left out to fit the context window")
+        if notes:
+            view.notice("; ".join(notes))
         if stream:
             chat_stream = client.stream(messages, model_id, **params)
             outcome = run_stream(chat_stream, view)
@@ -387,9 +353,11 @@ class GLMMagics(Magics):
         else:
             status, warning = format_status(result, max_tokens=params.get("max_tokens"))
             view.finish(status, warning=warning)
+            if result.usage.prompt_tokens and not result.interrupted:
+                self.conversation.calibrate(messages, result.usage.prompt_tokens)
             if result.text or result.tool_calls:
                 self.conversation.add(
-                    messages[-1], result.to_message(), interrupted=result.interrupted
+                    messages[-1], result.to_message(), interrupted=result.interrupted, key=key
                 )
             if out and self.shell is not None:
                 self.shell.user_ns[out] = result
@@ -498,6 +466,8 @@ def unload(ipython: Any) -> None:
     if transformers is not None and protect_question_marks in transformers:
         transformers.remove(protect_question_marks)
     magics = ipython.magics_manager.registry.get("GLMMagics")
+    if magics is not None and magics.state is not None:
+        magics.state.uninstall()
     if magics is not None and magics._client is not None:
         magics._client.close()
         magics._client = None

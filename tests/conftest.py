@@ -97,6 +97,7 @@ def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
     local_server.clear()
     local_server.ttft, local_server.tokens_per_second, local_server.chunk_size = 0.0, None, 1
     magics.conversation.reset()
+    magics.conversation.scale = 1.0
     magics.base_url = local_server.base_url
     magics.display = "rich"
     magics.max_retries = 3

@@ -16,7 +16,7 @@ from pytest_notebook.nb_regression import NBRegressionFixture
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
 
-def execute(name: str, **env: str) -> Any:
+def execute(name: str, *, raise_errors: bool = True, **env: str) -> Any:
     fixture = NBRegressionFixture(
         exec_timeout=180,
         exec_cwd=str(NOTEBOOKS),
@@ -26,7 +26,7 @@ def execute(name: str, **env: str) -> Any:
     os.environ.pop("EMPIRIOLABS_API_KEY", None)
     os.environ.update(env)
     try:
-        return fixture.check(str(NOTEBOOKS / name), raise_errors=True).nb_final
+        return fixture.check(str(NOTEBOOKS / name), raise_errors=raise_errors).nb_final
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -55,3 +55,19 @@ def test_quickstart_runs_on_the_local_server() -> None:
     fib = next(c for c in code if "Fibonacci" in c.source)
     assert "language-python" in outputs_text(fib)
     assert "total_tokens" in outputs_text(next(c for c in code if c.source == "answer.usage"))
+
+
+@pytest.mark.notebook
+def test_dataframes_notebook_runs_on_the_local_server() -> None:
+    nb = execute("dataframes.ipynb", raise_errors=False)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for cell in code:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        expected = "raises-exception" in cell.metadata.get("tags", [])
+        assert bool(errors) == expected, cell.source
+    preview = outputs_text(next(c for c in code if c.source == "%glm context sales"))
+    assert "1,000 rows" in preview and "tokens]" in preview
+    private = outputs_text(next(c for c in code if c.source == "%glm context sales rows=0"))
+    assert "north" not in private and "region" in private
+    fix = outputs_text(next(c for c in code if c.source == "%glm fix"))
+    assert "glm-answer" in fix
