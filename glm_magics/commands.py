@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from glm_magics.conversation import Conversation
     from glm_magics.results import ChatResult
 
-__all__ = ["LineCommands"]
+__all__ = ["CONTEXT_SEPARATOR", "LineCommands"]
+
+#: Between the DataFrame summaries attached with -d and the user's prompt.
+CONTEXT_SEPARATOR = "\n\n---\n\n"
 
 _COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix")
 
@@ -162,9 +165,12 @@ class LineCommands:
         total = 0
         for number, turn in enumerate(self.conversation, 1):
             total += self.conversation.turn_tokens(turn)
-            text = " ".join(str(turn.user.get("content", "")).split())
+            content = str(turn.user.get("content", ""))
+            _, separator, question = content.partition(CONTEXT_SEPARATOR)
+            text = " ".join((question if separator else content).split())
             cut = text if len(text) <= 70 else text[:69] + "…"
             flag = " (interrupted)" if turn.interrupted else ""
+            flag += " (+ DataFrame context)" if separator else ""
             print(f"{number:>3}. ~{self.conversation.turn_tokens(turn):,} tokens{flag}  {cut}")
         print(f"     ~{total:,} tokens in {len(self.conversation)} turns")
 

@@ -167,3 +167,13 @@ def test_long_values_are_cut_and_the_cell_says_so(session: Session) -> None:
     session.cell("", "Summarize {big}")
     assert "cut: 4,000 of 10,000 characters" in sent_prompt(session)
     assert "{big} cut to 4,000 of 10,000 characters" in session.publisher.all_text()
+
+
+def test_history_shows_the_question_not_the_attached_summary(
+    session: Session, frames: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session.cell("-d sales --new", "Which region sells most?")
+    session.line("history")
+    out = capsys.readouterr().out
+    assert "Which region sells most? (" not in out
+    assert "(+ DataFrame context)  Which region sells most?" in out
