@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import ChainMap
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -235,12 +236,12 @@ class GLMMagics(LineCommands, Magics):
         prompt = self._expand(prompt)
         if frames:
             prompt = "\n\n".join(f.text for f in frames) + CONTEXT_SEPARATOR + prompt
-        if args.new:
-            self.conversation.reset()
-        system = args.system if args.system is not None else self.system
-        language = (args.lang or "python").strip().lower()
         if args.lang is not None and not args.code:
             raise UsageError("--lang goes with --code (-c)")
+        language = (args.lang or "python").strip().lower()
+        system = args.system if args.system is not None else self.system
+        if args.new:
+            self.conversation.reset()
         if args.code:
             system = "\n\n".join(part for part in (system, _code_only(language)) if part)
         result = self.ask(
@@ -270,33 +271,29 @@ class GLMMagics(LineCommands, Magics):
     # -- asking -----------------------------------------------------------------
 
     def _ask_line(self, prompt: str) -> ChatResult:
-        return self.ask(
-            self._expand(prompt),
-            self._params(_NoArgs()),
-            system=self.system,
-            stream=self.stream,
-            show_reasoning=self.show_reasoning,
-            key=self._cell_key(None, prompt),
-        )
+        return self._ask_with_settings(self._expand(prompt), key_text=prompt)
 
     def _ask_fix(self, prompt: str) -> ChatResult:
+        return self._ask_with_settings(prompt, key_text="%glm fix")
+
+    def _ask_with_settings(self, prompt: str, *, key_text: str) -> ChatResult:
+        """A question from a ``%glm`` line: the session settings, no options."""
         return self.ask(
             prompt,
             self._params(_NoArgs()),
             system=self.system,
             stream=self.stream,
             show_reasoning=self.show_reasoning,
-            key=self._cell_key(None, "%glm fix"),
+            key=self._cell_key(None, key_text),
         )
 
     def _expand(self, text: str) -> str:
         """Replace ``{name}``, ``{In[3]}``, ``{Err[-1]}``... with notebook values, once."""
         from glm_magics.prompt_refs import expand, namespace_resolver
 
-        namespace: dict[str, Any] = dict(self.shell.user_ns) if self.shell is not None else {}
-        if self.state is not None:
-            namespace.setdefault("Err", self.state.err)
-        expansion = expand(text, namespace_resolver(namespace))
+        user_ns = self.shell.user_ns if self.shell is not None else {}
+        extra = {"Err": self.state.err} if self.state is not None else {}
+        expansion = expand(text, namespace_resolver(ChainMap(user_ns, extra)))
         self._notes.extend(expansion.notes)
         return expansion.text
 

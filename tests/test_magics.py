@@ -308,3 +308,11 @@ def test_code_without_a_block_inserts_nothing_and_says_so(
     assert "no r code block" in capsys.readouterr().out
     with pytest.raises(UsageError, match="--lang goes with --code"):
         session.cell("--lang r", "hi")
+
+
+def test_a_misused_option_loses_nothing(session: Session) -> None:
+    session.server.queue(Reply(text="kept"))
+    session.cell("", "first")
+    with pytest.raises(UsageError):
+        session.cell("--new --lang r", "second")
+    assert len(session.magics.conversation) == 1  # --new did not wipe the history
