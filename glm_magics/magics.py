@@ -292,7 +292,7 @@ class GLMMagics(LineCommands, Magics):
         from glm_magics.prompt_refs import expand, namespace_resolver
 
         user_ns = self.shell.user_ns if self.shell is not None else {}
-        extra = {"Err": self.state.err} if self.state is not None else {}
+        extra: dict[str, object] = {"Err": self.state.err} if self.state is not None else {}
         expansion = expand(text, namespace_resolver(ChainMap(user_ns, extra)))
         self._notes.extend(expansion.notes)
         return expansion.text
