@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,6 +26,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 QUICKSTART = ROOT / "notebooks" / "quickstart.ipynb"
+FRONTEND = ROOT / "glm_magics" / "frontend"
+BUILT_FRONTEND = FRONTEND / "labextension" / "package.json"
 
 
 def run(*command: str | Path, **kwargs: object) -> None:
@@ -42,13 +45,49 @@ def ensure_env(extra: str) -> None:
     if not PYTHON.exists():
         print(f"Creating {VENV.name}/ ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    build_frontend()
     stamp = VENV / f".installed-{extra}"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    # The built extension's package.json names its hashed bundle: a rebuild reinstalls.
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + BUILT_FRONTEND.read_bytes()
+    ).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{extra}]", cwd=ROOT)
     stamp.write_text(digest)
+
+
+def _newest_source_mtime() -> float:
+    sources = [FRONTEND / name for name in ("package.json", "package-lock.json", "tsconfig.json")]
+    for folder in ("src", "style"):
+        sources += [path for path in (FRONTEND / folder).rglob("*") if path.is_file()]
+    return max(path.stat().st_mtime for path in sources if path.exists())
+
+
+def build_frontend() -> None:
+    """Build the JupyterLab extension into ``glm_magics/frontend/labextension``.
+
+    Skipped when the build is newer than every source. Needs Node.js 20+ with npm;
+    ``jupyter labextension build`` comes from JupyterLab, installed first if missing.
+    """
+    if BUILT_FRONTEND.exists() and BUILT_FRONTEND.stat().st_mtime >= _newest_source_mtime():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit(
+            "npm was not found: the notebook extension in glm_magics/frontend is built with "
+            "Node.js 20 or newer and npm; install them and run this again"
+        )
+    if not (BIN / "jupyter-labextension").exists():
+        run(PYTHON, "-m", "pip", "install", "--quiet", "jupyterlab>=4.2")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    installed = FRONTEND / "node_modules" / ".package-lock.json"
+    lock = FRONTEND / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        run(npm, "ci", "--no-audit", "--no-fund", cwd=FRONTEND, env=env, stdin=subprocess.DEVNULL)
+    run(npm, "run", "build", cwd=FRONTEND, env=env, stdin=subprocess.DEVNULL)
+    BUILT_FRONTEND.touch()  # an unchanged rebuild still counts as current
 
 
 def demo(headless: bool) -> None:

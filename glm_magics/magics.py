@@ -255,16 +255,20 @@ class GLMMagics(LineCommands, Magics):
             out=args.out,
         )
         if args.code and result.finish_reason in ("stop", "length") and not result.interrupted:
+            from glm_magics.bridge import shared_bridge
             from glm_magics.code_blocks import extract_code_blocks, select_blocks
             from glm_magics.insertion import insert_code
 
             blocks = select_blocks(extract_code_blocks(result.text), language)
+            current = self.state.current if self.state is not None else None
             inserted = insert_code(
                 self.shell,
                 blocks,
                 model=result.model,
                 language=language,
                 header=self.generated_header,
+                bridge=shared_bridge(),
+                anchor=current.cell_id if current is not None else None,
             )
             print(inserted.message)
 
@@ -489,6 +493,10 @@ def protect_question_marks(lines: list[str]) -> list[str]:
 def load(ipython: Any) -> None:
     """Register the magics on ``ipython``."""
     ipython.register_magics(GLMMagics)
+    if getattr(ipython, "kernel", None) is not None:  # a frontend may have the extension
+        from glm_magics.bridge import shared_bridge
+
+        shared_bridge().open()
     transformers = getattr(ipython, "input_transformers_cleanup", None)
     if transformers is not None and protect_question_marks not in transformers:
         transformers.append(protect_question_marks)
