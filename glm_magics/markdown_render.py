@@ -308,6 +308,7 @@ _PACE = 3.0  # a redraw costing N bytes waits for N / _PACE new characters
 _BUDGET_SLACK = 512
 _LARGE_TAIL = 2048  # longer unfinished tails redraw only after +50% or a second
 _SLOW_INTERVAL = 1.0
+_WINDOW_INTERVAL = 0.25  # a windowed column redraws at most this often
 
 
 class MarkdownColumn:
@@ -332,8 +333,10 @@ class MarkdownColumn:
         budget: float,
         piece: int,
         room: Callable[[], float] = lambda: math.inf,
+        window: int | None = None,
     ) -> None:
         self._show = show
+        self._window = window
         self._room = room
         self._wrap = wrap
         self._budget = budget
@@ -400,6 +403,9 @@ class MarkdownColumn:
     def _redraw(self, now: float, *, force: bool = False) -> None:
         tail_len = len(self._doc.tail)
         force = force or not self.ids
+        if self._window is not None:
+            self._redraw_window(now, force=force)
+            return
         allowance = self._budget * self._chars + _BUDGET_SLACK - self._sent
         if not force:
             estimate = self._done_len + tail_len * self._ratio + 64
@@ -425,6 +431,35 @@ class MarkdownColumn:
         self._send(self._live_id(), page)
         self.stale = False
         self._shown_len, self._shown_at = tail_len, now
+        self._chars_shown = self._chars
+
+    def _redraw_window(self, now: float, *, force: bool) -> None:
+        """Live view of a text that is re-sent whole later (the reasoning).
+
+        Only the last ``window`` characters of the unfinished tail are shown, at
+        most every ``_WINDOW_INTERVAL`` seconds: each redraw costs a bounded number
+        of bytes, so a long paragraph keeps moving instead of exhausting a per-
+        character budget, and the bytes grow with the stream's duration, never with
+        the square of its length.
+        """
+        if not force and (now - self._shown_at < _WINDOW_INTERVAL or self._room() < 1):
+            return
+        tail = self._doc.tail
+        window = self._window or 0
+        if len(tail) > window:
+            cut = tail[-window:]
+            space = cut.find(" ")
+            cut = cut[space + 1 :] if 0 <= space < 40 else cut
+            tail_html = render_markdown("… " + cut)
+        else:
+            tail_html = self._doc.render_tail()
+        body = "".join(self._done) + tail_html
+        if not body.strip() and self._live is None:
+            self.stale = False
+            return
+        self._send(self._live_id(), self._wrap(body))
+        self.stale = False
+        self._shown_len, self._shown_at = len(tail), now
         self._chars_shown = self._chars
 
     def finish(self) -> None:

@@ -50,6 +50,9 @@ __all__ = [
 # be sent at the end) would pass this many bytes per character received.
 _ANSWER_BUDGET = 2.5
 _REASONING_BUDGET = 1.5  # the reasoning is sent once more when it collapses
+# The live reasoning shows at most this many characters of its unfinished paragraph
+# (the whole text is in the <details> it collapses into).
+_REASONING_WINDOW = 1200
 # Smaller pieces mean smaller live displays, so more redraws for the same bytes,
 # but more outputs in the cell; the reasoning collapses, so it uses fewer.
 _ANSWER_PIECE = 256
@@ -224,7 +227,12 @@ class NotebookView:
         self._out = _Publisher(sink if sink is not None else IPythonDisplaySink(), clock, rate)
         show, room = self._out.show, self._out.room
         self._reasoning = MarkdownColumn(
-            show, _wrap_reasoning, budget=_REASONING_BUDGET, piece=_REASONING_PIECE, room=room
+            show,
+            _wrap_reasoning,
+            budget=_REASONING_BUDGET,
+            piece=_REASONING_PIECE,
+            room=room,
+            window=_REASONING_WINDOW,
         )
         self._answer = MarkdownColumn(
             show, _wrap_answer, budget=_ANSWER_BUDGET, piece=_ANSWER_PIECE, room=room

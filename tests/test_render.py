@@ -628,3 +628,23 @@ def test_plain_view_errors_hidden_reasoning_and_control_characters() -> None:
     assert out.getvalue() == (
         "rate limited, retrying in 2.0 s\nHalf \ufffd]0;pwned\ufffdanswer\n\nError: stream broke\n"
     )
+
+
+def test_a_long_reasoning_paragraph_keeps_moving_with_bounded_redraws() -> None:
+    view, sink = make_view()
+    paragraph = " ".join(f"thought{i}" for i in range(400))  # ~3,600 characters, one block
+    for delta in tokens(paragraph):
+        view.reasoning(delta)
+        view.tick()
+        sink.clock.now += 0.025  # 40 tokens per second
+    duration = sink.clock.now
+    reasoning = [m for m in sink.messages if "glm-reasoning" in _html(m)]
+    distinct = {_html(m) for m in reasoning}
+    assert len(distinct) >= duration / 0.5  # a visible change at least every half second
+    assert max(len(_html(m)) for m in reasoning) < 2_000  # each redraw is bounded
+    assert "thought39" in _html(reasoning[-1])  # within the last redraw interval
+    view.text("Answer.")
+    view.tick()
+    view.finish("done")
+    details = next(html for html in sink.final().values() if "<details" in html)
+    assert "thought0 " in details and "thought399" in details  # the whole text, once
