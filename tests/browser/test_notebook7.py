@@ -1,0 +1,29 @@
+"""%%glm in Notebook 7, in Chromium: the streamed answer ends up as it does in JupyterLab."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.notebook_page import OpenNotebook
+from tests.browser.scenarios import STREAMING_REASONING, STREAMING_TEXT, setup_cell
+
+pytestmark = pytest.mark.browser
+
+
+def test_streamed_answer_and_status_show(open_in_notebook7: OpenNotebook) -> None:
+    setup = setup_cell(
+        reasoning=STREAMING_REASONING, text=STREAMING_TEXT, ttft=1.0, tokens_per_second=40
+    )
+    nb = open_in_notebook7("streaming.ipynb", [setup, "%%glm\nHow should I clean my sales table?"])
+    nb.run(0)
+    nb.run(1)
+
+    final = nb.final_output(1)
+    cell = nb.cell(1)
+    expect(cell.locator(".glm-answer").first).to_contain_text("Cleaning the sales table")
+    expect(cell.locator(".glm-answer").last).to_contain_text("you trust the table for analysis.")
+    expect(cell.locator(".glm-status")).to_be_visible()
+    expect(cell.locator(".glm-status")).to_contain_text("finish: stop")
+    assert final.details == "closed" and not final.reasoning and not final.error, final
+    assert not final.waiting, final
