@@ -254,23 +254,8 @@ class GLMMagics(LineCommands, Magics):
             show_reasoning=self.show_reasoning and not args.no_reasoning,
             out=args.out,
         )
-        if args.code and result.finish_reason in ("stop", "length") and not result.interrupted:
-            from glm_magics.bridge import shared_bridge
-            from glm_magics.code_blocks import extract_code_blocks, select_blocks
-            from glm_magics.insertion import insert_code
-
-            blocks = select_blocks(extract_code_blocks(result.text), language)
-            current = self.state.current if self.state is not None else None
-            inserted = insert_code(
-                self.shell,
-                blocks,
-                model=result.model,
-                language=language,
-                header=self.generated_header,
-                bridge=shared_bridge(),
-                anchor=current.cell_id if current is not None else None,
-            )
-            print(inserted.message)
+        if args.code:
+            self._insert_code(result, language)
 
     # -- asking -----------------------------------------------------------------
 
@@ -278,7 +263,29 @@ class GLMMagics(LineCommands, Magics):
         return self._ask_with_settings(self._expand(prompt), key_text=prompt)
 
     def _ask_fix(self, prompt: str) -> ChatResult:
-        return self._ask_with_settings(prompt, key_text="%glm fix")
+        result = self._ask_with_settings(prompt, key_text="%glm fix")
+        self._insert_code(result, "python")
+        return result
+
+    def _insert_code(self, result: ChatResult, language: str) -> None:
+        """Put the answer's code blocks in new cells below the asking cell (never run)."""
+        if result.finish_reason not in ("stop", "length") or result.interrupted:
+            return
+        from glm_magics.bridge import shared_bridge
+        from glm_magics.code_blocks import extract_code_blocks, select_blocks
+        from glm_magics.insertion import insert_code
+
+        current = self.state.current if self.state is not None else None
+        inserted = insert_code(
+            self.shell,
+            select_blocks(extract_code_blocks(result.text), language),
+            model=result.model,
+            language=language,
+            header=self.generated_header,
+            bridge=shared_bridge(),
+            anchor=current.cell_id if current is not None else None,
+        )
+        print(inserted.message)
 
     def _ask_with_settings(self, prompt: str, *, key_text: str) -> ChatResult:
         """A question from a ``%glm`` line: the session settings, no options."""

@@ -130,9 +130,14 @@ def test_errors_are_captured_alongside_another_custom_handler(session: Session) 
     prompt = sent_prompt(session)
     assert "ZeroDivisionError" in prompt and "return 1 / 0" in prompt
     assert "\x1b[" not in prompt
+    session.server.queue(
+        Reply(text="Divide by a non-zero.\n\n```python\ndef f():\n    return 1\n```")
+    )
+    session.shell.rl_next_input = None
     session.line("fix")
     prompt = sent_prompt(session)
     assert "corrected version" in prompt and "return 1 / 0" in prompt
+    assert session.shell.rl_next_input.endswith("def f():\n    return 1")  # offered, not run
 
 
 def test_fix_without_an_error_says_so(session: Session) -> None:

@@ -93,6 +93,18 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServ
 
 
 @pytest.fixture(scope="session")
+def plain_lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """JupyterLab with the glm-magics extension disabled: the kernel must fall back."""
+    server = JupyterServer.start(
+        "lab", tmp_path_factory.mktemp("plain-jupyterlab"), without_glm_extension=True
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     server = JupyterServer.start("notebook", tmp_path_factory.mktemp("notebook7"))
     try:
@@ -118,6 +130,15 @@ def open_in_lab(
 ) -> Iterator[OpenNotebook]:
     """``open_in_lab(name, cells)`` writes a notebook and opens it in JupyterLab."""
     with notebook_session(page, lab_server, request.node.name) as open_notebook:
+        yield open_notebook
+
+
+@pytest.fixture
+def open_in_plain_lab(
+    page: Page, plain_lab_server: JupyterServer, request: pytest.FixtureRequest
+) -> Iterator[OpenNotebook]:
+    """Like ``open_in_lab``, in JupyterLab without the glm-magics extension."""
+    with notebook_session(page, plain_lab_server, request.node.name) as open_notebook:
         yield open_notebook
 
 

@@ -61,11 +61,24 @@ class JupyterServer:
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, app: App, base: Path) -> JupyterServer:
-        """Start the server in ``base`` and return once its REST API answers."""
+    def start(cls, app: App, base: Path, *, without_glm_extension: bool = False) -> JupyterServer:
+        """Start the server in ``base`` and return once its REST API answers.
+
+        ``without_glm_extension`` disables this package's frontend extension in the
+        server's fresh config, as if it were not installed.
+        """
         root = base / "root"
         root.mkdir(parents=True)
         env = _fresh_env(base)
+        if without_glm_extension:
+            subprocess.run(
+                [sys.executable, "-m", "jupyter", "labextension", "disable", "glm-magics"],
+                env=env,
+                check=True,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
+            )
         log_path = base / f"jupyter-{app}.log"
         log = log_path.open("wb")
         command = [
