@@ -6,7 +6,9 @@ Two mechanisms, chosen automatically:
    (:mod:`glm_magics.bridge`): one new cell per block, directly below the cell that
    asked, marked in its metadata; works from widget callbacks too;
 2. otherwise IPython's ``set_next_input`` payload, which every frontend
-   understands: one cell, so the blocks are joined into it.
+   understands: one cell, so the blocks are joined into it. That payload travels
+   only with the reply to a cell run, so from a widget callback (a panel button)
+   the code is shown instead, in a text box ready to copy, with a line saying why.
 
 Code is never executed here.
 """
@@ -40,8 +42,13 @@ def insert_code(
     header: str,
     bridge: Bridge | None = None,
     anchor: str | None = None,
+    from_widget: bool = False,
 ) -> Insertion:
-    """Insert ``blocks`` below the cell ``anchor``; say what happened in one line."""
+    """Insert ``blocks`` below the cell ``anchor``; say what happened in one line.
+
+    ``from_widget``: called from a widget callback, where ``set_next_input`` cannot
+    reach the notebook; the fallback then displays the code to copy.
+    """
     if not blocks:
         return Insertion(0, 0, f"The answer has no {language} code block, so no cell was inserted.")
     first_line = generated_header(header, model, language) if header else ""
@@ -51,10 +58,30 @@ def insert_code(
         cells = f"{count} new cells" if count > 1 else "1 new cell"
         return Insertion(count, count, f"Inserted {cells} below: review before running.")
     body = "\n\n".join(block.code.rstrip("\n") for block in blocks)
-    shell.set_next_input(f"{first_line}\n{body}" if first_line else body, replace=False)
+    code = f"{first_line}\n{body}" if first_line else body
+    if from_widget:
+        return _offer_to_copy(code, len(blocks))
+    shell.set_next_input(code, replace=False)
     count_text = f"{len(blocks)} code blocks" if len(blocks) > 1 else "1 code block"
     return Insertion(
         len(blocks),
         1,
         f"Inserted {count_text} into a new cell below: review it before running.",
     )
+
+
+def _offer_to_copy(code: str, count: int) -> Insertion:
+    """Show ``code`` in a text box (plain text: nothing in it can run) with the reason."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    message = (
+        "The glm-magics notebook extension is not active in this frontend, so a button "
+        "cannot add cells: copy the code from the box below into a new cell."
+    )
+    box = widgets.Textarea(
+        value=code,
+        layout=widgets.Layout(width="100%", height=f"{min(30, code.count(chr(10)) + 2) * 1.4}em"),
+    )
+    display(widgets.VBox([widgets.HTML(f"<b>{message}</b>"), box]))  # type: ignore[no-untyped-call]
+    return Insertion(count, 0, message)

@@ -72,7 +72,16 @@ class JupyterServer:
         env = _fresh_env(base)
         if without_glm_extension:
             subprocess.run(
-                [sys.executable, "-m", "jupyter", "labextension", "disable", "glm-magics"],
+                # --level=user: only this server's fresh config dir, never the environment
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter",
+                    "labextension",
+                    "disable",
+                    "--level=user",
+                    "glm-magics",
+                ],
                 env=env,
                 check=True,
                 capture_output=True,

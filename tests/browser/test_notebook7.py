@@ -6,7 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.notebook_page import OpenNotebook
-from tests.browser.scenarios import STREAMING_REASONING, STREAMING_TEXT, setup_cell
+from tests.browser.scenarios import (
+    CODE_BLOCKS,
+    CODE_REPLY,
+    STREAMING_REASONING,
+    STREAMING_TEXT,
+    setup_cell,
+)
+from tests.browser.test_lab import ASK, check_inserted
 
 pytestmark = pytest.mark.browser
 
@@ -27,3 +34,14 @@ def test_streamed_answer_and_status_show(open_in_notebook7: OpenNotebook) -> Non
     expect(cell.locator(".glm-status")).to_contain_text("finish: stop")
     assert final.details == "closed" and not final.reasoning and not final.error, final
     assert not final.waiting, final
+
+
+def test_code_blocks_go_into_new_cells_in_notebook7(open_in_notebook7: OpenNotebook) -> None:
+    nb = open_in_notebook7(
+        "code.ipynb", [setup_cell(text=CODE_REPLY), "%%glm --code\nSum the sales"]
+    )
+    nb.run(0)
+    nb.run(ASK)
+    final = nb.final_output(ASK)
+    assert final.status and not final.error, final
+    check_inserted(nb, [block.rstrip("\n") for block in CODE_BLOCKS])  # one cell per block
