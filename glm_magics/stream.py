@@ -357,10 +357,7 @@ class ChatStream:
                     partial=self.result,
                 ) from None
         finally:
-            response.close()
-            with self._lock:
-                self._response = None
-                self._reader = None
+            self._release(response)
         if self._aborted.is_set() and accumulator.result.finish_reason is None:
             accumulator.result.interrupted = True
             return
@@ -378,6 +375,12 @@ class ChatStream:
         if result.finish_reason == "sensitive":
             raise ContentFilteredError(partial=result)
 
+    def _release(self, response: httpx.Response) -> None:
+        response.close()
+        with self._lock:
+            self._response = None
+            self._reader = None
+
     def _whole_body(self, response: httpx.Response) -> Iterator[StreamEvent]:
         """A server that answered a streamed request with one JSON body (or an error)."""
         try:
@@ -387,10 +390,7 @@ class ChatStream:
                 f"The connection broke while reading the answer ({type(exc).__name__})."
             ) from None
         finally:
-            response.close()
-            with self._lock:
-                self._response = None
-                self._reader = None
+            self._release(response)
         try:
             payload = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +77,17 @@ class Session:
 
     def line(self, text: str) -> Any:
         return self.shell.run_line_magic("glm", text)
+
+
+@contextmanager
+def interrupt_after(seconds: float) -> Iterator[None]:
+    """Send this process SIGINT after ``seconds``, as a kernel interrupt does."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
-import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from pytest_notebook.nb_regression import NBRegressionFixture
 from glm_magics import GLMClient, GLMError
 from glm_magics.config import Secret, Settings, settings
 from glm_magics.testing import LocalGLMServer, Reply
-from tests.conftest import Session
+from tests.conftest import Session, interrupt_after
 
 KEY = "sk-GLMKEY-7f3a9c51-do-not-leak"
 WRONG = "sk-WRONGKEY-0b1e22-do-not-leak"
@@ -60,10 +58,8 @@ def test_key_appears_nowhere(
     keyed.cell("", "retry please")
     keyed.cell("", "truncated")
     keyed.cell("", "filtered")
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    keyed.cell("-o partial", "interrupted")
-    timer.cancel()
+    with interrupt_after(0.5):
+        keyed.cell("-o partial", "interrupted")
     keyed.line("config")
     keyed.line("models")
     keyed.line("history")

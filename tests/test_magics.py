@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from typing import Any
@@ -13,7 +11,7 @@ from IPython.core.error import UsageError
 
 from glm_magics import ChatResult, GLMMagics
 from glm_magics.testing import Reply
-from tests.conftest import Session
+from tests.conftest import Session, interrupt_after
 
 
 def test_load_ext_registers_traitlets_configurable_magics(session: Session) -> None:
@@ -198,13 +196,9 @@ def test_interrupt_stops_quickly_keeps_partial_and_history(session: Session) -> 
     session.server.queue(
         Reply(text="Partial answer then a long pause", stall_after=4, stall_seconds=30)
     )
-    timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
     started = time.monotonic()
-    timer.start()
-    try:
+    with interrupt_after(0.6):
         session.cell("-o partial", "tell me a long story")
-    finally:
-        timer.cancel()
     elapsed = time.monotonic() - started
     assert elapsed < 10, "the stall was waited out instead of interrupted"
     result = session.shell.user_ns["partial"]
@@ -246,13 +240,9 @@ def test_interrupt_while_waiting_for_response_headers(session: Session) -> None:
     accepted: list[socket.socket] = []
     threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
     session.magics.base_url = f"http://127.0.0.1:{port}/v1"
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     started = time.monotonic()
-    timer.start()
-    try:
+    with interrupt_after(0.5):
         session.cell("", "anyone there?")
-    finally:
-        timer.cancel()
     assert time.monotonic() - started < 5
     accepted[0].settimeout(5)
     while accepted[0].recv(65536):  # the request, then end of stream: the client closed

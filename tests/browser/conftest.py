@@ -85,32 +85,23 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    server = JupyterServer.start("lab", tmp_path_factory.mktemp("jupyterlab"))
-    try:
+    with JupyterServer.start("lab", tmp_path_factory.mktemp("jupyterlab")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def plain_lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """JupyterLab with the glm-magics extension disabled: the kernel must fall back."""
-    server = JupyterServer.start(
+    with JupyterServer.start(
         "lab", tmp_path_factory.mktemp("plain-jupyterlab"), without_glm_extension=True
-    )
-    try:
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    server = JupyterServer.start("notebook", tmp_path_factory.mktemp("notebook7"))
-    try:
+    with JupyterServer.start("notebook", tmp_path_factory.mktemp("notebook7")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -120,6 +120,12 @@ class JupyterServer:
             raise
         return server
 
+    def __enter__(self) -> JupyterServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def url(self, path: str = "") -> str:
         """An absolute URL on this server, e.g. ``url("lab/tree/a.ipynb")``."""
         return f"{self.base_url}/{path.lstrip('/')}"
