@@ -105,7 +105,8 @@ def demo(headless: bool) -> None:
         )
         run(PYTHON, "-c", code, QUICKSTART, out, QUICKSTART.parent)
         return
-    run(BIN / "jupyter", "lab", str(QUICKSTART), cwd=ROOT)
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    run(BIN / "jupyter", "lab", *as_root, str(QUICKSTART), cwd=ROOT)
 
 
 def test(pytest_args: list[str]) -> None:
