@@ -323,6 +323,10 @@ class MarkdownColumn:
     size / ``_PACE`` characters arrived since the last one, for a long unfinished
     tail before it grew by half or a second passed, or while ``room()`` (the
     caller's message rate limit) is under one message; a close waits for two.
+
+    With ``window`` set (a text that is re-sent whole later, like the reasoning),
+    there is no byte budget: the live display shows only the last ``window``
+    characters of the tail and redraws on a timer instead.
     """
 
     def __init__(
@@ -330,7 +334,7 @@ class MarkdownColumn:
         show: Show,
         wrap: Callable[[str], str],
         *,
-        budget: float,
+        budget: float = math.inf,
         piece: int,
         room: Callable[[], float] = lambda: math.inf,
         window: int | None = None,

@@ -49,7 +49,6 @@ __all__ = [
 # Live redraws stop once bytes sent (plus twice the live display, which must still
 # be sent at the end) would pass this many bytes per character received.
 _ANSWER_BUDGET = 2.5
-_REASONING_BUDGET = 1.5  # the reasoning is sent once more when it collapses
 # The live reasoning shows at most this many characters of its unfinished paragraph
 # (the whole text is in the <details> it collapses into).
 _REASONING_WINDOW = 1200
@@ -229,7 +228,6 @@ class NotebookView:
         self._reasoning = MarkdownColumn(
             show,
             _wrap_reasoning,
-            budget=_REASONING_BUDGET,
             piece=_REASONING_PIECE,
             room=room,
             window=_REASONING_WINDOW,
