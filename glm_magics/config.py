@@ -19,6 +19,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "KNOWN_MODELS",
     "MODEL_ENV",
     "Secret",
     "Settings",
@@ -30,6 +31,16 @@ DEFAULT_MODEL = "glm-4-7-flash"
 API_KEY_ENV = "EMPIRIOLABS_API_KEY"
 BASE_URL_ENV = "GLM_BASE_URL"
 MODEL_ENV = "GLM_MODEL"
+#: Offered when a service's model list cannot be read: this service's id, then Z.ai's.
+KNOWN_MODELS = (
+    "glm-4-7-flash",
+    "glm-4.7-flash",
+    "glm-4.7",
+    "glm-4.6",
+    "glm-4.5",
+    "glm-4.5-air",
+    "glm-4.5-flash",
+)
 
 
 class Secret:
@@ -91,6 +102,11 @@ class Settings:
     def resolve_model(self, explicit: str | None = None) -> str:
         """Explicit, then settings, then ``GLM_MODEL``, then ``glm-4-7-flash``."""
         return explicit or self.model or os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the session's key replaced by ``***`` (a server may echo it)."""
+        key = self.resolve_api_key()
+        return text.replace(key.reveal(), "***") if key is not None else text
 
 
 def check_base_url(url: str) -> str:

@@ -13,6 +13,7 @@ The estimate errs a little high on purpose, so trimming leaves room to spare.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,9 @@ class Turn:
 class Conversation:
     """Turns in notebook order; :meth:`messages_for` builds the next request.
 
+    Thread-safe: the control panel adds turns from its background thread while
+    cells may ask too.
+
     Estimates are calibrated: after each reply :meth:`calibrate` compares the
     estimate of what was sent with the ``usage.prompt_tokens`` the service counted,
     and later estimates are scaled by that ratio (smoothed, kept within 0.25-4).
@@ -94,16 +98,19 @@ class Conversation:
         self.turns: list[Turn] = []
         self.scale = 1.0
         self._calibrated = False
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.turns)
 
     def __iter__(self) -> Iterator[Turn]:
-        return iter(self.turns)
+        with self._lock:
+            return iter(list(self.turns))
 
     def reset(self) -> None:
         """Forget every turn (the calibration is kept: it describes the tokenizer)."""
-        self.turns.clear()
+        with self._lock:
+            self.turns.clear()
 
     def estimate(self, messages: list[dict[str, Any]]) -> int:
         """Calibrated token estimate of ``messages``."""
@@ -119,9 +126,10 @@ class Conversation:
         if estimated <= 0 or prompt_tokens <= 0:
             return
         ratio = prompt_tokens / estimated
-        scale = ratio if not self._calibrated else 0.5 * self.scale + 0.5 * ratio
-        self.scale = min(4.0, max(0.25, scale))
-        self._calibrated = True
+        with self._lock:
+            scale = ratio if not self._calibrated else 0.5 * self.scale + 0.5 * ratio
+            self.scale = min(4.0, max(0.25, scale))
+            self._calibrated = True
 
     def _position(self, key: str | None) -> int | None:
         if key is None:
@@ -141,11 +149,12 @@ class Conversation:
     ) -> None:
         """Record an exchange; one from a cell that asked before replaces that turn."""
         turn = Turn(dict(user), dict(assistant), interrupted, key)
-        position = self._position(key)
-        if position is None:
-            self.turns.append(turn)
-        else:
-            self.turns[position] = turn
+        with self._lock:
+            position = self._position(key)
+            if position is None:
+                self.turns.append(turn)
+            else:
+                self.turns[position] = turn
 
     def messages_for(
         self, prompt: str, *, system: str = "", reserve: int = 4096, key: str | None = None
@@ -168,8 +177,9 @@ class Conversation:
                 f"answer (max_tokens) it cannot fit the {self.window:,}-token context window. "
                 "Shorten the prompt or lower max_tokens."
             )
-        position = self._position(key)
-        history = self.turns if position is None else self.turns[:position]
+        with self._lock:
+            position = self._position(key)
+            history = list(self.turns if position is None else self.turns[:position])
         kept: list[Turn] = []
         used = fixed
         for turn in reversed(history):

@@ -8,7 +8,8 @@ Two mechanisms, chosen automatically:
 2. otherwise IPython's ``set_next_input`` payload, which every frontend
    understands: one cell, so the blocks are joined into it. That payload travels
    only with the reply to a cell run, so from a widget callback (a panel button)
-   the code is shown instead, in a text box ready to copy, with a line saying why.
+   nothing is inserted: the joined code comes back in :attr:`Insertion.copy` for
+   the caller to show, ready to copy, with a line saying why.
 
 Code is never executed here.
 """
@@ -23,14 +24,23 @@ from glm_magics.code_blocks import CodeBlock, generated_header
 
 __all__ = ["Insertion", "insert_code"]
 
+_NO_EXTENSION = (
+    "The glm-magics notebook extension is not active in this frontend, so a button "
+    "cannot add cells: copy the code from the box below into a new cell."
+)
+
 
 @dataclass(frozen=True)
 class Insertion:
-    """What was inserted: how many blocks, into how many cells, and the message to show."""
+    """What was inserted: how many blocks, into how many cells, and the message to show.
+
+    ``copy``: the code the user has to paste themselves (a widget without the extension).
+    """
 
     blocks: int
     cells: int
     message: str
+    copy: str | None = None
 
 
 def insert_code(
@@ -60,7 +70,7 @@ def insert_code(
     body = "\n\n".join(block.code.rstrip("\n") for block in blocks)
     code = f"{first_line}\n{body}" if first_line else body
     if from_widget:
-        return _offer_to_copy(code, len(blocks))
+        return Insertion(len(blocks), 0, _NO_EXTENSION, copy=code)
     shell.set_next_input(code, replace=False)
     count_text = f"{len(blocks)} code blocks" if len(blocks) > 1 else "1 code block"
     return Insertion(
@@ -68,20 +78,3 @@ def insert_code(
         1,
         f"Inserted {count_text} into a new cell below: review it before running.",
     )
-
-
-def _offer_to_copy(code: str, count: int) -> Insertion:
-    """Show ``code`` in a text box (plain text: nothing in it can run) with the reason."""
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    message = (
-        "The glm-magics notebook extension is not active in this frontend, so a button "
-        "cannot add cells: copy the code from the box below into a new cell."
-    )
-    box = widgets.Textarea(
-        value=code,
-        layout=widgets.Layout(width="100%", height=f"{min(30, code.count(chr(10)) + 2) * 1.4}em"),
-    )
-    display(widgets.VBox([widgets.HTML(f"<b>{message}</b>"), box]))  # type: ignore[no-untyped-call]
-    return Insertion(count, 0, message)

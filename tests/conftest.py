@@ -131,5 +131,6 @@ def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
         ):
             setattr(magics, name, None)
         magics.system = ""
+        magics.json, magics.show_reasoning, magics.rows = False, True, 5
         magics.base_url = None
         settings.api_key = None

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from glm_magics.config import KNOWN_MODELS
 from glm_magics.testing.replies import Reply, ToolCallSpec, tokenize
 
 __all__ = [
@@ -224,17 +225,6 @@ def completion_body(
         "usage": _usage_for(reply, prompt_tokens),
     }
 
-
-KNOWN_MODELS: tuple[str, ...] = (
-    "glm-4-7-flash",
-    "glm-4.7-flash",
-    "glm-4.7",
-    "glm-4.6",
-    "glm-4.5",
-    "glm-4.5-air",
-    "glm-4.5-flash",
-)
-"""Model ids the local server accepts by default (both spellings of 4.7 Flash)."""
 
 # A fixed date (2025-12-22, the GLM-4.7 release) keeps the model routes deterministic.
 _MODEL_CREATED = 1766361600
