@@ -1,9 +1,11 @@
-"""How fast a kernel interrupt ends a streaming ``%%glm`` cell (target: within 0.5 s).
+"""How fast a kernel interrupt ends a streaming ``%%glm`` cell, and Stop ends the
+control panel's request (target: within 0.5 s).
 
 The local server stalls mid-answer (and, in a second case, before sending any
 header); SIGINT is sent to this process as a kernel interrupt would, and the time
-from the signal to the cell returning is measured. Also checked each run: the
-server saw the connection close.
+from the signal to the cell returning is measured. For the panel, ``stop()`` (what
+the Stop button calls) is timed until the request thread has drawn the status
+line and re-enabled Send. Also checked each run: the server saw the connection close.
 
     python benchmarks/bench_interrupt.py [--runs 7]
 """
@@ -60,6 +62,28 @@ def before_headers(shell: Any, magics: Any) -> float:
     return returned - sent[0]
 
 
+def panel_stop(magics: Any, server: LocalGLMServer) -> float:
+    server.queue(Reply(text="word " * 40, stall_after=10, stall_seconds=30))
+    panel = magics.open_panel()
+    panel.prompt.value = "story"
+    panel.send()
+    deadline = time.monotonic() + 10
+    while "word" not in "".join(item.value for item in panel.output.children):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the panel showed no answer within 10 s")
+        time.sleep(0.005)
+    pressed = time.perf_counter()
+    panel.stop()
+    panel.wait(10)
+    ended = time.perf_counter()
+    assert not panel.send_button.disabled
+    assert panel.last_result.interrupted
+    posts = [n for n, request in enumerate(server.requests) if request.method == "POST"]
+    assert server.wait_for_disconnect(posts[-1]).client_disconnected
+    panel.close()
+    return ended - pressed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -71,11 +95,16 @@ def main() -> None:
     with LocalGLMServer() as server:
         magics.base_url = server.base_url
         stream = [mid_stream(shell, server) for _ in range(runs)]
+        panel = [panel_stop(magics, server) for _ in range(runs)]
     headers = [before_headers(shell, magics) for _ in range(runs)]
-    for name, values in (("mid-stream", stream), ("before headers", headers)):
+    for name, values in (
+        ("mid-stream", stream),
+        ("before headers", headers),
+        ("panel Stop", panel),
+    ):
         median, worst = statistics.median(values) * 1000, max(values) * 1000
         print(
-            f"{name:<15} signal -> cell returned: median {median:6.1f} ms,"
+            f"{name:<15} signal/Stop -> done: median {median:6.1f} ms,"
             f" max {worst:6.1f} ms over {runs} runs (target <= 500 ms)"
         )
 

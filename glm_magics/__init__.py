@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from glm_magics.client import GLMClient
     from glm_magics.config import Settings, settings
+    from glm_magics.control_panel import ControlPanel
     from glm_magics.errors import (
         APIConnectionError,
         APIError,
@@ -68,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "Settings": "config",
     "settings": "config",
     "GLMMagics": "magics",
+    "ControlPanel": "control_panel",
     **dict.fromkeys(
         (
             "Finished",
@@ -116,6 +118,7 @@ __all__ = [
     "ChatStream",
     "ConfigurationError",
     "ContentFilteredError",
+    "ControlPanel",
     "Finished",
     "GLMClient",
     "GLMError",
@@ -140,6 +143,7 @@ __all__ = [
     "UsageReported",
     "__version__",
     "load_ipython_extension",
+    "panel",
     "settings",
     "unload_ipython_extension",
 ]
@@ -156,6 +160,32 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def panel() -> ControlPanel:
+    """The control panel for this IPython session; end a cell with it to show it.
+
+    Loads the extension if needed; a panel shown earlier is closed (``%glm panel``
+    does the same and shows the new one at once)::
+
+        import glm_magics
+        glm_magics.panel()
+    """
+    from IPython import get_ipython
+
+    from glm_magics.errors import ConfigurationError
+
+    shell = get_ipython()
+    if shell is None:
+        raise ConfigurationError(
+            "the control panel runs inside IPython or Jupyter; from plain Python use GLMClient"
+        )
+    magics = shell.magics_manager.registry.get("GLMMagics")
+    if magics is None:
+        shell.extension_manager.load_extension("glm_magics")
+        magics = shell.magics_manager.registry["GLMMagics"]
+    result: ControlPanel = magics.open_panel()
+    return result
 
 
 def load_ipython_extension(ipython: Any) -> None:

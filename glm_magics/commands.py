@@ -26,7 +26,7 @@ __all__ = ["CONTEXT_SEPARATOR", "LineCommands"]
 #: Between the DataFrame summaries attached with -d and the user's prompt.
 CONTEXT_SEPARATOR = "\n\n---\n\n"
 
-_COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix")
+_COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel")
 
 _HELP = """\
 %%glm [options]       send the cell to the model; the answer streams below it
@@ -41,6 +41,7 @@ _HELP = """\
 %glm context NAME[,NAME] [rows=N]
                       preview the DataFrame summary `%%glm -d NAME` would send
 %glm fix              explain the last error and propose a corrected cell
+%glm panel            show the control panel (prompt box, settings, Stop, Insert code)
 %glm help             this text; `%%glm?` lists every option of the cell magic
 """
 
@@ -56,6 +57,7 @@ class LineCommands:
         def client(self) -> GLMClient: ...
         def _ask_line(self, prompt: str) -> ChatResult: ...
         def _ask_fix(self, prompt: str) -> ChatResult: ...
+        def _show_panel(self) -> None: ...
         def _expand(self, text: str) -> str: ...
         def _frame_context(self, names: str, rows: int | None) -> list[Any]: ...
         def trait_names(self, **metadata: Any) -> list[str]: ...
@@ -193,6 +195,9 @@ class LineCommands:
         for summary in self._frame_context(",".join(names), rows):
             print(summary.text)
             print(f"\n[~{summary.tokens:,} tokens]\n")
+
+    def _cmd_panel(self) -> None:
+        self._show_panel()
 
     def _cmd_fix(self) -> None:
         state = getattr(self, "state", None)

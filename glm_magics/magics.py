@@ -25,10 +25,14 @@ from glm_magics.errors import ConfigurationError, GLMError, ParameterError
 from glm_magics.params import RANGES, build_params
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from glm_magics.client import GLMClient
+    from glm_magics.control_panel import ControlPanel
     from glm_magics.notebook_state import NotebookState
     from glm_magics.render import StreamView
     from glm_magics.results import ChatResult
+    from glm_magics.stream import ChatStream
 
 __all__ = ["GLMMagics", "load", "unload"]
 
@@ -65,6 +69,9 @@ class GLMMagics(LineCommands, Magics):
     thinking = Bool(
         None, allow_none=True, help="Reasoning on (True) or off (False); unset: service default."
     ).tag(config=True)
+    json = Bool(False, help="JSON mode: ask for one JSON object (response_format).").tag(
+        config=True
+    )
     system = Unicode("", help="System prompt sent first in every request.").tag(config=True)
     show_reasoning = Bool(True, help="Show the model's reasoning above the answer.").tag(
         config=True
@@ -105,6 +112,8 @@ class GLMMagics(LineCommands, Magics):
             self.state.install()
         self._client: GLMClient | None = None
         self._client_key: tuple[int, float] | None = None
+        self.panel: ControlPanel | None = None
+        """The control panel shown last (``%glm panel``), if it is still open."""
         settings.model = self.model
         settings.base_url = self.base_url
 
@@ -167,6 +176,7 @@ class GLMMagics(LineCommands, Magics):
             "stop": _pick(args.stop, self.stop),
             "do_sample": False if args.no_sample else self.do_sample,
             "thinking": _pick(args.thinking, self.thinking),
+            "response_format": "json_object" if self.json else None,
         }
         try:
             build_params(params)
@@ -232,10 +242,7 @@ class GLMMagics(LineCommands, Magics):
         params = self._params(args)
         if args.rows is not None and not 0 <= args.rows <= 100:
             raise UsageError(f"--rows must be between 0 and 100, got {args.rows}")
-        frames = self._frame_context(args.df, args.rows) if args.df else []
-        prompt = self._expand(prompt)
-        if frames:
-            prompt = "\n\n".join(f.text for f in frames) + CONTEXT_SEPARATOR + prompt
+        prompt, notes = self.compose(prompt, frames=args.df, rows=args.rows)
         if args.lang is not None and not args.code:
             raise UsageError("--lang goes with --code (-c)")
         language = (args.lang or "python").strip().lower()
@@ -253,6 +260,7 @@ class GLMMagics(LineCommands, Magics):
             stream=self.stream and not args.no_stream,
             show_reasoning=self.show_reasoning and not args.no_reasoning,
             out=args.out,
+            notes=notes,
         )
         if args.code:
             self._insert_code(result, language)
@@ -266,6 +274,21 @@ class GLMMagics(LineCommands, Magics):
         result = self._ask_with_settings(prompt, key_text="%glm fix")
         self._insert_code(result, "python")
         return result
+
+    def open_panel(self) -> ControlPanel:
+        """A new control panel on these settings; the previous one is closed first."""
+        from glm_magics.control_panel import ControlPanel
+
+        if self.panel is not None:
+            self.panel.close()
+        current = self.state.current if self.state is not None else None
+        self.panel = ControlPanel(self, anchor=current.cell_id if current is not None else None)
+        return self.panel
+
+    def _show_panel(self) -> None:
+        from IPython.display import display
+
+        display(self.open_panel())
 
     def _insert_code(self, result: ChatResult, language: str) -> None:
         """Put the answer's code blocks in new cells below the asking cell (never run)."""
@@ -287,11 +310,32 @@ class GLMMagics(LineCommands, Magics):
         )
         print(inserted.message)
 
+    def session_params(self) -> dict[str, Any]:
+        """The request parameters the settings give (validated; UsageError if invalid)."""
+        return self._params(_NoArgs())
+
+    def compose(
+        self, prompt: str, *, frames: str | None = None, rows: int | None = None
+    ) -> tuple[str, list[str]]:
+        """The prompt as sent, and notes for the user about what was cut.
+
+        ``{references}`` are expanded once; the summaries of the DataFrames named in
+        ``frames`` (comma-separated) go first. Raises UsageError for a bad name.
+        """
+        self._notes.clear()
+        summaries = self._frame_context(frames, rows) if frames else []
+        text = self._expand(prompt)
+        if summaries:
+            text = "\n\n".join(f.text for f in summaries) + CONTEXT_SEPARATOR + text
+        notes = self._notes[:]
+        self._notes.clear()
+        return text, notes
+
     def _ask_with_settings(self, prompt: str, *, key_text: str) -> ChatResult:
         """A question from a ``%glm`` line: the session settings, no options."""
         return self.ask(
             prompt,
-            self._params(_NoArgs()),
+            self.session_params(),
             system=self.system,
             stream=self.stream,
             show_reasoning=self.show_reasoning,
@@ -356,8 +400,16 @@ class GLMMagics(LineCommands, Magics):
         stream: bool = True,
         show_reasoning: bool = True,
         out: str | None = None,
+        view: StreamView | None = None,
+        notes: list[str] | None = None,
+        on_stream: Callable[[ChatStream], None] | None = None,
     ) -> ChatResult:
-        """Send ``prompt`` with the conversation so far and show the answer."""
+        """Send ``prompt`` with the conversation so far and show the answer.
+
+        By default the answer shows in the running cell; the control panel passes
+        its own ``view``, the ``notes`` it collected, and ``on_stream`` to learn the
+        stream it may have to stop. Safe to call from a background thread then.
+        """
         from glm_magics.runner import format_status, run_stream
 
         client = self.client()
@@ -369,8 +421,9 @@ class GLMMagics(LineCommands, Magics):
             )
         except ParameterError as exc:
             raise UsageError(str(exc)) from None
-        view = self._view(model_id, show_reasoning)
-        notes = self._notes[:]
+        if view is None:
+            view = self._view(model_id, show_reasoning)
+        notes = list(self._notes if notes is None else notes)
         self._notes.clear()
         if dropped:
             notes.append(f"{dropped} oldest turn(s) left out to fit the context window")
@@ -378,6 +431,8 @@ class GLMMagics(LineCommands, Magics):
             view.notice("; ".join(notes))
         if stream:
             chat_stream = client.stream(messages, model_id, **params)
+            if on_stream is not None:
+                on_stream(chat_stream)
             outcome = run_stream(chat_stream, view)
         else:
             outcome = self._ask_once(client, messages, model_id, params, view)
@@ -387,7 +442,7 @@ class GLMMagics(LineCommands, Magics):
             view.finish("failed")
             raise outcome.error
         if outcome.error is not None:
-            view.error(_scrub(str(outcome.error)))
+            view.error(settings.scrub(str(outcome.error)))
         else:
             status, warning = format_status(result, max_tokens=params.get("max_tokens"))
             view.finish(status, warning=warning)
@@ -456,12 +511,6 @@ def _code_only(language: str) -> str:
     )
 
 
-def _scrub(message: str) -> str:
-    """Never show the key, even if a server echoes it back."""
-    key = settings.resolve_api_key()
-    return message.replace(key.reveal(), "***") if key is not None else message
-
-
 class _NoArgs:
     """Option defaults for ``%glm PROMPT`` (which takes no options)."""
 
@@ -515,6 +564,8 @@ def unload(ipython: Any) -> None:
     if transformers is not None and protect_question_marks in transformers:
         transformers.remove(protect_question_marks)
     magics = ipython.magics_manager.registry.get("GLMMagics")
+    if magics is not None and magics.panel is not None:
+        magics.panel.close()
     if magics is not None and magics.state is not None:
         magics.state.uninstall()
     if magics is not None and magics._client is not None:

@@ -114,6 +114,10 @@ def test_key_absent_from_an_executed_notebook(tmp_path: Path) -> None:
         "%glm config",
         "r",
         "import glm_magics\nglm_magics.GLMClient()",
+        "p = glm_magics.panel()\np.prompt.value = 'hello from the panel'\n"
+        "p.send(); p.wait(10)\nprint(p.output.children[-1].value)\np",
+        "server.queue(Reply.error(401, '1002', 'bad token'))\n"
+        "p.prompt.value = 'and again'\np.send(); p.wait(10)\nprint(p.output.children[-1].value, p)",
         "from glm_magics import GLMClient\nGLMClient(base_url='http://127.0.0.1:9/v1').models()",
     ]
     path = tmp_path / "keyed.ipynb"
@@ -130,5 +134,6 @@ def test_key_absent_from_an_executed_notebook(tmp_path: Path) -> None:
         os.environ.update(saved)
     text = nbformat.writes(nb)
     assert "glm-answer" in text and "HTTP 500" in text  # the cells really ran
+    assert "finish: stop" in text and "HTTP 401" in text  # the panel's cells too
     assert "ConnectError" in text  # the last cell's traceback is in the notebook too
     assert KEY not in text

@@ -20,7 +20,12 @@ def execute(name: str, *, raise_errors: bool = True, **env: str) -> Any:
     fixture = NBRegressionFixture(
         exec_timeout=180,
         exec_cwd=str(NOTEBOOKS),
-        diff_ignore=("/cells/*/outputs", "/cells/*/execution_count", "/metadata/language_info"),
+        diff_ignore=(
+            "/cells/*/outputs",
+            "/cells/*/execution_count",
+            "/metadata/language_info",
+            "/metadata/widgets",
+        ),
     )
     saved = dict(os.environ)
     os.environ.pop("EMPIRIOLABS_API_KEY", None)
@@ -41,12 +46,18 @@ def outputs_text(cell: Any) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.notebook
-def test_quickstart_runs_on_the_local_server() -> None:
-    nb = execute("quickstart.ipynb")
+def error_free_code_cells(nb: Any) -> list[Any]:
+    """The code cells of an executed notebook, after checking that none raised."""
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     for cell in code:
         assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+    return code
+
+
+@pytest.mark.notebook
+def test_quickstart_runs_on_the_local_server() -> None:
+    nb = execute("quickstart.ipynb")
+    code = error_free_code_cells(nb)
     everything = "\n".join(outputs_text(cell) for cell in code)
     assert "local test server" in everything
     first = next(c for c in code if c.source.startswith("%%glm\n"))
@@ -71,3 +82,23 @@ def test_dataframes_notebook_runs_on_the_local_server() -> None:
     assert "north" not in private and "region" in private
     fix = outputs_text(next(c for c in code if c.source == "%glm fix"))
     assert "glm-answer" in fix
+
+
+@pytest.mark.notebook
+def test_panel_notebook_runs_on_the_local_server() -> None:
+    nb = execute("panel.ipynb")
+    code = error_free_code_cells(nb)
+    shown = next(c for c in code if c.source.endswith("panel = glm_magics.panel()\npanel"))
+    assert "application/vnd.jupyter.widget-view+json" in shown.outputs[0].data
+
+    def text(prefix: str) -> str:
+        return outputs_text(next(c for c in code if c.source.startswith(prefix)))
+
+    assert "still streaming: True" in text('panel.prompt.value = "Explain what a confidence')
+    assert "while the panel was streaming: True" in text("total = sum(range(1_000_000))")
+    assert "temperature 0.3 and max tokens 512" in text("%glm config temperature=0.3")
+    assert "Explain what a confidence interval is" in text("%glm history")
+    assert "stopped: True" in text("import time")
+    assert "picker lists: ('sales',)" in text("import pandas as pd")
+    assert "copy the code" in text('panel.prompt.value = "Plot units by region."')
+    assert "closed" in text("panel.close()")

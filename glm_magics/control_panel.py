@@ -1,0 +1,511 @@
+"""The control panel: ``%glm panel`` or ``glm_magics.panel()``, for those who prefer buttons.
+
+An ipywidgets panel on the same settings, conversation and display code as the
+magics: a prompt box with Send and Stop, the settings (two-way bound to
+:class:`~glm_magics.magics.GLMMagics`, so ``%glm config`` moves a slider and a
+slider changes the next ``%%glm``), a DataFrame picker with a preview of what will
+be sent, the streamed reasoning and answer, the conversation with a Clear button,
+and Insert code.
+
+A request runs in a background thread, so other cells run while it streams;
+Stop shuts the connection's socket, which ends the stream at once. Every button
+handler is a one-line call into a plain method (``send``, ``stop``, ``clear``,
+``insert_code``...), which tests call directly; an exception in a handler is
+shown in the panel's message line, never swallowed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from IPython.core.error import UsageError
+
+from glm_magics.config import KNOWN_MODELS, settings
+from glm_magics.errors import GLMError
+from glm_magics.panel_settings import SettingsBinding, settings_widgets
+from glm_magics.render import NotebookView
+
+if TYPE_CHECKING:
+    from glm_magics.insertion import Insertion
+    from glm_magics.magics import GLMMagics
+    from glm_magics.results import ChatResult
+    from glm_magics.stream import ChatStream
+
+__all__ = ["ControlPanel", "WidgetSink"]
+
+_log = logging.getLogger("glm_magics")
+_MODELS_TIMEOUT = 3.0
+_ERROR_STYLE = "color:#b91c1c"
+_INFO_STYLE = "color:#374151"
+_MUTED_STYLE = "color:#6b7280;font-size:0.85em"
+
+
+class WidgetSink:
+    """A :class:`~glm_magics.render.DisplaySink` drawing into a VBox of HTML widgets.
+
+    Each display id becomes one ``HTML`` widget; only
+    :class:`~glm_magics.render.NotebookView` writes here, and everything it sends is
+    escaped or rendered by the safe markdown renderer. Callable from any thread.
+    """
+
+    def __init__(self, box: widgets.VBox) -> None:
+        self.box = box
+        self._items: dict[str, widgets.HTML] = {}
+        self._lock = threading.Lock()
+
+    def display(self, data: dict[str, str], display_id: str) -> None:
+        """Append a new HTML widget showing ``data``."""
+        item = widgets.HTML(data.get("text/html", ""))
+        with self._lock:
+            self._items[display_id] = item
+            self.box.children = (*self.box.children, item)
+
+    def update(self, data: dict[str, str], display_id: str) -> None:
+        """Replace what the widget for ``display_id`` shows."""
+        with self._lock:
+            item = self._items.get(display_id)
+        if item is not None:
+            item.value = data.get("text/html", "")
+
+    def html(self) -> str:
+        """Everything shown, in order (what a user sees, as HTML)."""
+        with self._lock:
+            return "\n".join(item.value for item in self._items.values())
+
+    def clear(self) -> None:
+        """Remove and close every widget."""
+        with self._lock:
+            items = list(self._items.values())
+            self._items.clear()
+            self.box.children = ()
+        for item in items:
+            item.close()
+
+
+class ControlPanel:
+    """The widgets and their behaviour; display it like a widget.
+
+    ``anchor`` is the id of the cell the panel was shown from: Insert code adds
+    cells below it. Use :meth:`close` (or show a new panel) to stop its threads.
+    """
+
+    def __init__(self, magics: GLMMagics, *, anchor: str | None = None) -> None:
+        self.magics = magics
+        self.anchor = anchor
+        self.last_result: ChatResult | None = None
+        self._thread: threading.Thread | None = None
+        self._models_thread: threading.Thread | None = None
+        self._stream: ChatStream | None = None
+        self._stop_requested = threading.Event()
+        self._closed = False
+
+        self.prompt = widgets.Textarea(
+            placeholder="Ask GLM… (Shift+Enter sends)",
+            layout=widgets.Layout(width="100%", height="6em"),
+        )
+        self.prompt.add_class("glm-panel-prompt")
+        self.send_button = self._button("Send", "paper-plane", self.send, style="primary")
+        self.send_button.add_class("glm-panel-send")
+        self.stop_button = self._button("Stop", "stop", self.stop, style="danger")
+        self.stop_button.disabled = True
+        self.insert_button = self._button("Insert code", "plus", self.insert_code)
+        self.insert_button.disabled = True
+        self.clear_button = self._button("Clear conversation", "trash", self.clear)
+        self.message = widgets.HTML()
+        self.output = widgets.VBox()
+        self.output.add_class("glm-panel-output")
+        self._sink = WidgetSink(self.output)
+        self.copy_box = widgets.Textarea(layout=widgets.Layout(width="100%", display="none"))
+
+        self.fields = settings_widgets(magics)
+        """The settings widgets by trait name (``fields["temperature"]``...)."""
+        self._binding = SettingsBinding(magics, self.fields, on_error=self._say_error)
+        self.models_note = widgets.HTML()
+        self.frames = widgets.SelectMultiple(
+            description="DataFrames", rows=4, layout=widgets.Layout(width="100%")
+        )
+        self.refresh_button = self._button("Refresh", "refresh", self.refresh_frames)
+        self.preview = widgets.HTML()
+        self.history = widgets.HTML()
+        settings_box = [w for name, w in self.fields.items() if name != "rows"]
+        frames_box = [self.frames, self.fields["rows"], self.refresh_button, self.preview]
+        self.sections = widgets.Accordion(
+            children=[
+                widgets.VBox([*settings_box, self.models_note]),
+                widgets.VBox(frames_box),
+                widgets.VBox([self.history, self.clear_button]),
+            ],
+            titles=("Settings", "DataFrame context", "Conversation"),
+        )
+        self.widget = widgets.VBox(
+            [
+                self.prompt,
+                widgets.HBox([self.send_button, self.stop_button, self.insert_button]),
+                self.message,
+                self.output,
+                self.copy_box,
+                self.sections,
+            ]
+        )
+        self.widget.add_class("glm-panel")
+        self._guarded_observe(self.frames, self.update_preview)
+        self._guarded_observe(self.fields["rows"], self.update_preview)
+        self._guarded_observe(self.sections, self._section_opened, names="selected_index")
+        self._events = getattr(magics.shell, "events", None)
+        if self._events is not None:
+            self._events.register("post_run_cell", self._after_cell)
+        self.refresh_frames()
+        self.refresh_history()
+        self._models_thread = threading.Thread(
+            target=self._load_models, name="glm-panel-models", daemon=True
+        )
+        self._models_thread.start()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        if self._closed:
+            return {"text/plain": repr(self)}
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running" if self.running else "idle"
+        return f"<glm-magics control panel: {self.fields['model'].value}, {state}>"
+
+    # -- the buttons ------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether a request is streaming."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def send(self) -> bool:
+        """Ask the question in the prompt box, in the background.
+
+        Returns ``False``, with the reason in the message line, when nothing was sent.
+        """
+        if self._closed:
+            raise RuntimeError("this panel is closed; show a new one with %glm panel")
+        if self.running:
+            self._say("A request is still running: wait for it or press Stop.")
+            return False
+        question = self.prompt.value.strip()
+        if not question:
+            self._say("Write a question in the box first.")
+            return False
+        self.refresh_frames()
+        try:
+            params = self.magics.session_params()
+            text, notes = self.magics.compose(question, frames=",".join(self.frames.value) or None)
+        except UsageError as exc:
+            self._say_error(str(exc))
+            return False
+        model = self.fields["model"].value or self.magics.client().model
+        self._sink.clear()
+        self.copy_box.layout.display = "none"
+        view = NotebookView(
+            model,
+            show_reasoning=self.magics.show_reasoning,
+            min_interval=max(0.1, self.magics.update_interval),
+            sink=self._sink,
+        )
+        self._stop_requested.clear()
+        self._stream = None
+        self._set_running(True)
+        self._say("")
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(text, params, model, view, notes),
+            name="glm-panel-request",
+            daemon=True,
+        )
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """End the running request now; the partial answer stays shown."""
+        self._stop_requested.set()
+        stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the running request ends; ``False`` if ``timeout`` passed first."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
+    def clear(self) -> None:
+        """Forget the conversation (shared with the magics) and the shown answer."""
+        count = len(self.magics.conversation)
+        self.magics.conversation.reset()
+        if not self.running:
+            self._sink.clear()
+            self.last_result = None
+            self.insert_button.disabled = True
+        self.refresh_history()
+        self._say(f"Conversation cleared ({count} turns).")
+
+    def insert_code(self) -> Insertion | None:
+        """Put the last answer's code blocks into new cells below the panel's cell."""
+        from glm_magics.bridge import shared_bridge
+        from glm_magics.code_blocks import extract_code_blocks, select_blocks
+        from glm_magics.insertion import insert_code
+
+        result = self.last_result
+        if result is None or not result.text:
+            self._say("There is no answer yet: Send a question first.")
+            return None
+        inserted = insert_code(
+            self.magics.shell,
+            select_blocks(extract_code_blocks(result.text), "python"),
+            model=result.model,
+            language="python",
+            header=self.magics.generated_header,
+            bridge=shared_bridge(),
+            anchor=self.anchor,
+            from_widget=True,
+        )
+        if inserted.copy is not None:
+            self.copy_box.value = inserted.copy
+            self.copy_box.layout.display = ""
+        self._say(inserted.message)
+        return inserted
+
+    def close(self) -> None:
+        """Stop any request, wait for the panel's threads, and close every widget."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        for thread in (self._thread, self._models_thread):
+            if thread is not None:
+                thread.join(_MODELS_TIMEOUT + 1.0)
+        if self._events is not None:
+            self._events.unregister("post_run_cell", self._after_cell)
+        self._binding.unbind()
+        self._sink.clear()
+        for item in self._all_widgets(self.widget):
+            item.close()
+        if self.magics.panel is self:
+            self.magics.panel = None
+
+    # -- DataFrames and history -------------------------------------------------
+
+    def frame_names(self) -> list[str]:
+        """Names of the pandas/polars DataFrames and Series in the notebook, sorted."""
+        from glm_magics.dataframe_context import is_frame
+
+        namespace = getattr(self.magics.shell, "user_ns", {})
+        return sorted(
+            name
+            for name, value in list(namespace.items())
+            if not name.startswith("_") and is_frame(value)
+        )
+
+    def refresh_frames(self) -> None:
+        """List the notebook's DataFrames again, keeping the selection that still exists."""
+        names = self.frame_names()
+        if list(self.frames.options) != names:
+            chosen = [name for name in self.frames.value if name in names]
+            self.frames.options = names
+            self.frames.value = tuple(chosen)
+        if not names:
+            self.preview.value = _note(
+                "No pandas or polars DataFrame in the notebook yet.", _MUTED_STYLE
+            )
+        else:
+            self.update_preview()
+
+    def update_preview(self) -> None:
+        """Show exactly the context the next Send attaches, with its token estimate."""
+        chosen = ",".join(self.frames.value)
+        if not chosen:
+            self.preview.value = _note(
+                "Pick DataFrames to send their summary with the question.", _MUTED_STYLE
+            )
+            return
+        try:
+            summaries = self.magics._frame_context(chosen, None)
+        except UsageError as exc:
+            self.preview.value = _note(str(exc), _ERROR_STYLE)
+            return
+        tokens = sum(summary.tokens for summary in summaries)
+        body = "\n\n".join(summary.text for summary in summaries)
+        self.preview.value = (
+            _note(f"Sent with the question: ~{tokens:,} tokens", _MUTED_STYLE)
+            + '<pre class="glm-panel-preview" style="max-height:20em;overflow:auto;'
+            f'white-space:pre-wrap">{html.escape(body)}</pre>'
+        )
+
+    def refresh_history(self) -> None:
+        """Show the conversation's turns (the magics' too), newest last."""
+        from glm_magics.commands import CONTEXT_SEPARATOR
+
+        turns = list(self.magics.conversation)
+        if not turns:
+            self.history.value = _note("The conversation is empty.", _MUTED_STYLE)
+            return
+        items = []
+        for turn in turns:
+            question = str(turn.user.get("content", "")).partition(CONTEXT_SEPARATOR)
+            asked = question[2] if question[1] else question[0]
+            answer = str(turn.assistant.get("content") or "")
+            items.append(
+                f"<li><b>{html.escape(_cut(asked, 90))}</b><br>"
+                f'<span style="{_MUTED_STYLE}">{html.escape(_cut(answer, 140))}</span></li>'
+            )
+        self.history.value = f'<ol class="glm-panel-history">{"".join(items)}</ol>'
+
+    # -- internals ---------------------------------------------------------------
+
+    def _run(
+        self,
+        text: str,
+        params: dict[str, Any],
+        model: str,
+        view: NotebookView,
+        notes: list[str],
+    ) -> None:
+        try:
+            result = self.magics.ask(
+                text,
+                params,
+                model=model,
+                system=self.magics.system,
+                show_reasoning=self.magics.show_reasoning,
+                view=view,
+                notes=notes,
+                on_stream=self._attach,
+            )
+        except Exception as exc:  # shown in the panel: a thread has nobody else to tell
+            _log.debug("glm_magics: the panel's request failed", exc_info=True)
+            self._say_error(_describe(exc))
+        else:
+            self.last_result = result
+            if result.interrupted and self._stop_requested.is_set():
+                self._say("Stopped: the answer above is partial.")
+            elif result.finish_reason in ("stop", "length"):
+                self.prompt.value = ""
+        finally:
+            self._stream = None
+            self._set_running(False)
+            self.refresh_history()
+
+    def _attach(self, stream: ChatStream) -> None:
+        self._stream = stream
+        if self._stop_requested.is_set():
+            stream.close()
+
+    def _set_running(self, running: bool) -> None:
+        self.send_button.disabled = running
+        self.stop_button.disabled = not running
+        self.insert_button.disabled = running or not self._has_code()
+
+    def _has_code(self) -> bool:
+        from glm_magics.code_blocks import extract_code_blocks, select_blocks
+
+        result = self.last_result
+        return bool(
+            result is not None
+            and result.text
+            and select_blocks(extract_code_blocks(result.text), "python")
+        )
+
+    def _load_models(self) -> None:
+        import httpx
+
+        from glm_magics.client import GLMClient
+
+        current = self.fields["model"].value
+        try:
+            with GLMClient(timeout=httpx.Timeout(_MODELS_TIMEOUT), max_retries=0) as client:
+                found = client.models()
+        except GLMError as exc:
+            found = []
+            reason = settings.scrub(str(exc)).splitlines()[0]
+            self.models_note.value = _note(
+                f"Showing the known GLM models: the model list is unavailable ({reason}).",
+                _MUTED_STYLE,
+            )
+        names = list(dict.fromkeys([*(found or KNOWN_MODELS), current]))
+        if not self._closed:
+            self._binding.set_choices("model", names)
+
+    def _after_cell(self, _result: object) -> None:
+        try:
+            self.refresh_frames()
+            self.refresh_history()
+        except Exception as exc:  # never break the user's cells
+            self._say_error(_describe(exc))
+
+    def _section_opened(self) -> None:
+        if self.sections.selected_index == 1:
+            self.refresh_frames()
+        elif self.sections.selected_index == 2:
+            self.refresh_history()
+
+    def _button(
+        self, label: str, icon: str, action: Callable[[], object], style: str = ""
+    ) -> widgets.Button:
+        button = widgets.Button(description=label, icon=icon, button_style=style)
+        button.on_click(self._guard(action))
+        return button
+
+    def _guarded_observe(
+        self, widget: widgets.Widget, action: Callable[[], object], names: str = "value"
+    ) -> None:
+        widget.observe(self._guard(action), names=names)
+
+    def _guard(self, action: Callable[[], object]) -> Callable[..., None]:
+        def handler(*_: object) -> None:
+            try:
+                action()
+            except Exception as exc:  # widgets would only log it: show it instead
+                _log.debug("glm_magics: a panel handler failed", exc_info=True)
+                self._say_error(_describe(exc))
+
+        return handler
+
+    def _say(self, text: str) -> None:
+        self.message.value = _note(text, _INFO_STYLE, "glm-panel-message") if text else ""
+
+    def _say_error(self, text: str) -> None:
+        self.message.value = _note(f"Error: {text}", _ERROR_STYLE, "glm-panel-message")
+
+    @staticmethod
+    def _all_widgets(root: widgets.Widget) -> list[widgets.Widget]:
+        found, pending = [], [root]
+        while pending:
+            item = pending.pop()
+            found.append(item)
+            pending.extend(getattr(item, "children", ()))
+            found.extend(
+                part
+                for part in (getattr(item, "layout", None), getattr(item, "style", None))
+                if isinstance(part, widgets.Widget)
+            )
+        return found
+
+
+def _describe(exc: BaseException) -> str:
+    text = settings.scrub(str(exc)).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(exc, GLMError | UsageError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _note(text: str, style: str, css_class: str = "glm-panel-note") -> str:
+    return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
+
+
+def _cut(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
