@@ -51,8 +51,9 @@ _RUN_TIMEOUT_S = 60.0
 _PROMPT = ".jp-InputArea-prompt"
 
 _KERNEL_READY_JS = """() => {
-    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-    const name = document.querySelector('.jp-KernelName');
+    const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
+    const indicator = document.querySelector(panel + '.jp-Notebook-ExecutionIndicator');
+    const name = document.querySelector(panel + '.jp-KernelName');
     const kernel = name ? name.textContent.trim() : '';
     return !!indicator && indicator.dataset.status === 'idle'
         && kernel !== '' && !/no kernel/i.test(kernel);
@@ -126,8 +127,12 @@ class NotebookPage:
 
     @property
     def cells(self) -> Locator:
-        """Every cell of the notebook, in order."""
-        return self.page.locator(".jp-Notebook .jp-Cell")
+        """Every cell of the notebook, in order.
+
+        Only the visible notebook's: JupyterLab may restore other notebooks from its
+        workspace into hidden tabs.
+        """
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
 
     def cell(self, index: int) -> Locator:
         """The cell at ``index`` (0-based)."""
