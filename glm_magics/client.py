@@ -31,22 +31,21 @@ from glm_magics import __version__
 from glm_magics.config import Secret, Settings
 from glm_magics.config import settings as default_settings
 from glm_magics.errors import (
-    CONTENT_FILTER_CODE,
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
     ConfigurationError,
     ContentFilteredError,
-    InStreamError,
-    ParameterError,
     status_error,
 )
 from glm_magics.events import RetryScheduled
 from glm_magics.params import build_params
-from glm_magics.results import ChatResult, ToolCall, Usage
+from glm_magics.presets import Preset, adapt_params, get_preset, preset_for_url
+from glm_magics.protocols import StreamAccumulator, WireProtocol, check_messages, wire_protocol
+from glm_magics.results import ChatResult
 from glm_magics.retry import RetryPolicy, describe_failure, is_retryable, parse_retry_after
-from glm_magics.stream import ChatStream, error_fields
+from glm_magics.stream import ChatStream, ChunkAccumulator, error_fields
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -60,6 +59,10 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0")  # noqa: S1
 class GLMClient:
     """A client for ``/chat/completions`` and ``/models`` on a GLM service.
 
+    ``api="responses"`` or ``api="messages"`` sends the same request to the service's
+    ``/responses`` (OpenAI Responses) or ``/messages`` (Anthropic Messages) endpoint
+    instead; the events and the :class:`ChatResult` are the same.
+
     ``api_key``/``base_url``/``model`` left as ``None`` are looked up on every
     request: first the session settings (``%glm config``), then the environment
     (``EMPIRIOLABS_API_KEY``, ``GLM_BASE_URL``, ``GLM_MODEL``), then the defaults.
@@ -72,6 +75,7 @@ class GLMClient:
         base_url: str | None = None,
         *,
         model: str | None = None,
+        preset: str | None = None,
         settings: Settings | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -87,6 +91,7 @@ class GLMClient:
         self._api_key = Secret(api_key) if isinstance(api_key, str) else api_key
         self._base_url = base_url
         self._model = model
+        self._preset = get_preset(preset).name if preset is not None else None
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -134,20 +139,24 @@ class GLMClient:
         self,
         messages: Sequence[Mapping[str, Any]],
         model: str | None = None,
+        api: str = "chat",
         **params: Any,
     ) -> ChatStream:
         """Start a streamed request; iterate the returned :class:`ChatStream` for events.
 
         Parameters are validated before anything is sent. Retries (with
         :class:`~glm_magics.events.RetryScheduled` events) happen only before the
-        first token.
+        first token. ``api`` picks the wire protocol: ``"chat"``, ``"responses"`` or
+        ``"messages"``.
         """
+        protocol = wire_protocol(api)
         model_id = model or self.model
-        body = self._body(messages, model_id, params, stream=True)
+        body = self._body(protocol, messages, model_id, params, stream=True)
         return ChatStream(
-            lambda trace: self._send(body, stream=True, trace=trace),
+            lambda trace: self._send(body, path=protocol.path, stream=True, trace=trace),
             model=model_id,
             policy=self.retry_policy,
+            accumulator=protocol.accumulator(model_id),
         )
 
     def chat(
@@ -156,25 +165,31 @@ class GLMClient:
         model: str | None = None,
         stream: bool = True,
         on_retry: Callable[[RetryScheduled], None] | None = None,
+        api: str = "chat",
         **params: Any,
     ) -> ChatResult:
-        """Send ``messages`` and return the whole :class:`ChatResult`."""
+        """Send ``messages`` and return the whole :class:`ChatResult` (``api`` as in stream)."""
         if stream:
-            with self.stream(messages, model, **params) as chat_stream:
+            with self.stream(messages, model, api, **params) as chat_stream:
                 for event in chat_stream:
                     if on_retry is not None and isinstance(event, RetryScheduled):
                         on_retry(event)
                 return chat_stream.result
+        protocol = wire_protocol(api)
         model_id = model or self.model
-        body = self._body(messages, model_id, params, stream=False)
-        response = self._with_retries(lambda: self._send(body, stream=False), on_retry)
+        body = self._body(protocol, messages, model_id, params, stream=False)
+        response = self._with_retries(
+            lambda: self._send(body, path=protocol.path, stream=False), on_retry
+        )
         try:
             payload = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise APIError(
                 f"The service answered with something that is not JSON: {response.text[:200]!r}"
             ) from None
-        return parse_completion(payload, model_id)
+        if protocol.name == "chat":
+            return parse_completion(payload, model_id)
+        return parse_whole_body(payload, protocol.accumulator(model_id))
 
     def _with_retries(
         self,
@@ -260,6 +275,7 @@ class GLMClient:
 
     def _body(
         self,
+        protocol: WireProtocol,
         messages: Sequence[Mapping[str, Any]],
         model: str,
         params: Mapping[str, Any],
@@ -267,19 +283,33 @@ class GLMClient:
         stream: bool,
     ) -> dict[str, Any]:
         checked = check_messages(messages)
-        body: dict[str, Any] = {"model": model, "messages": checked}
-        body.update(build_params(params))
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        return body
+        fields = build_params(params)
+        preset = self.preset
+        if preset is not None:
+            fields, _ = adapt_params(preset, fields)
+        return protocol.body(checked, model, fields, stream=stream)
+
+    @property
+    def preset(self) -> Preset | None:
+        """The server's preset: the explicit one, the session's, else one matching the URL.
+
+        It decides how thinking on/off is sent and which GLM-only fields are left out
+        for servers that would ignore them (see :mod:`glm_magics.presets`).
+        """
+        name = self._preset or self._settings.preset
+        return get_preset(name) if name else preset_for_url(self.base_url)
 
     def _send(
-        self, body: dict[str, Any], *, stream: bool, trace: Callable[..., None] | None = None
+        self,
+        body: dict[str, Any],
+        *,
+        path: str = "/chat/completions",
+        stream: bool,
+        trace: Callable[..., None] | None = None,
     ) -> httpx.Response:
         request = self._http.build_request(
             "POST",
-            self.base_url + "/chat/completions",
+            self.base_url + path,
             headers=self._headers(stream=stream),
             content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             extensions={"trace": trace} if trace is not None else None,
@@ -310,68 +340,31 @@ class GLMClient:
         return error
 
 
-def check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Check the message list's shape; return plain dicts."""
-    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence) or not messages:
-        raise ParameterError(
-            "messages must be a non-empty list of {'role': ..., 'content': ...} dicts"
-        )
-    checked: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise ParameterError(f"messages[{index}] must be a dict, got {type(message).__name__}")
-        role = message.get("role")
-        if role not in ("system", "user", "assistant", "tool"):
-            raise ParameterError(
-                f"messages[{index}] has role {role!r}; use system, user, assistant or tool"
-            )
-        if "content" not in message and not message.get("tool_calls"):
-            raise ParameterError(f"messages[{index}] ({role}) has no content")
-        checked.append(dict(message))
-    return checked
-
-
 def parse_completion(payload: Any, model: str) -> ChatResult:
-    """A :class:`ChatResult` from a non-streamed ``chat.completion`` body."""
+    """A :class:`ChatResult` from a non-streamed ``chat.completion`` body.
+
+    Read by the same :class:`~glm_magics.stream.ChunkAccumulator` as a stream (a
+    ``message`` is read like one big ``delta``), so sources, inline ``<think>``
+    reasoning and every host's field names are handled alike.
+    """
+    if isinstance(payload, dict) and not payload.get("error"):
+        choices = payload.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise APIError(f"The service sent no choices: {str(payload)[:200]}")
+    return parse_whole_body(payload, ChunkAccumulator(model))
+
+
+def parse_whole_body(payload: Any, accumulator: StreamAccumulator) -> ChatResult:
+    """A :class:`ChatResult` from a non-streamed body, read by the protocol's accumulator."""
     if not isinstance(payload, dict):
         raise APIError(f"The service sent an unexpected body: {str(payload)[:200]}")
-    if payload.get("error"):
-        code, error_message = error_fields(payload)
-        if code == CONTENT_FILTER_CODE:
-            raise ContentFilteredError(error_message, code=code)
-        raise InStreamError(error_message, code=code)
-    choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise APIError(f"The service sent no choices: {str(payload)[:200]}")
-    choice = choices[0]
-    message: dict[str, Any] = choice.get("message") or {}
-    calls = [
-        ToolCall(
-            id=str(call.get("id") or f"call_{index}"),
-            name=str((call.get("function") or {}).get("name") or ""),
-            arguments=_arguments((call.get("function") or {}).get("arguments")),
-        )
-        for index, call in enumerate(message.get("tool_calls") or ())
-        if isinstance(call, dict)
-    ]
-    result = ChatResult(
-        text=message.get("content") or "",
-        reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
-        finish_reason=choice.get("finish_reason"),
-        model=payload.get("model") or model,
-        tool_calls=calls,
-        usage=Usage.from_payload(payload.get("usage")),
-        id=payload.get("id"),
-    )
+    accumulator.feed_payload(payload)
+    result = accumulator.snapshot()
+    if result.finish_reason is None:
+        raise APIError(f"The service sent no finished answer: {str(payload)[:200]}")
     if result.finish_reason == "sensitive":
         raise ContentFilteredError(partial=result)
     return result
-
-
-def _arguments(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _status_error(response: httpx.Response) -> APIError:

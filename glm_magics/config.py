@@ -84,14 +84,19 @@ class Settings:
     api_key: Secret | None = None
     base_url: str | None = None
     model: str | None = None
+    key_env: str = API_KEY_ENV
+    """The environment variable holding the key (a preset may name another)."""
+    preset: str | None = None
+    """The preset named with ``%glm config preset=...`` (see :mod:`glm_magics.presets`)."""
 
     def resolve_api_key(self, explicit: str | Secret | None = None) -> Secret | None:
-        """Explicit, then settings, then ``EMPIRIOLABS_API_KEY``; ``None`` if none is set."""
+        """Explicit, then settings, then ``$key_env`` (``EMPIRIOLABS_API_KEY`` by default);
+        ``None`` if none is set."""
         if explicit is not None:
             return explicit if isinstance(explicit, Secret) else Secret(explicit)
         if self.api_key is not None:
             return self.api_key
-        env = os.environ.get(API_KEY_ENV, "").strip()
+        env = os.environ.get(self.key_env, "").strip()
         return Secret(env) if env else None
 
     def resolve_base_url(self, explicit: str | None = None) -> str:

@@ -5,6 +5,8 @@
     GLMError
     ├── ConfigurationError          no API key, bad base URL, bad setting
     ├── ParameterError (ValueError) a parameter outside the documented range
+    ├── JSONAnswerError (ValueError) JSON mode, but the answer is not valid JSON
+    ├── ToolLoopError               tool calls went on past the round limit
     └── APIError                    anything that went wrong talking to the service
         ├── APIStatusError          an HTTP error status; carries status_code, code, message
         │   ├── BadRequestError           400 (and 422)
@@ -45,12 +47,14 @@ __all__ = [
     "GLMError",
     "InStreamError",
     "InternalServerError",
+    "JSONAnswerError",
     "NotFoundError",
     "ParameterError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
     "StreamError",
+    "ToolLoopError",
     "TruncatedStreamError",
 ]
 
@@ -72,6 +76,23 @@ class ConfigurationError(GLMError):
 
 class ParameterError(GLMError, ValueError):
     """A request parameter is outside what the service documents."""
+
+
+class JSONAnswerError(GLMError, ValueError):
+    """JSON mode was on but the answer does not parse; ``text`` keeps the raw answer."""
+
+    def __init__(self, message: str, *, text: str) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+class ToolLoopError(GLMError):
+    """The model kept asking for tool calls past the round limit; ``partial`` is the last
+    answer."""
+
+    def __init__(self, message: str, *, partial: ChatResult | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 class APIError(GLMError):

@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ChatResult", "ToolCall", "Usage"]
+if TYPE_CHECKING:
+    from glm_magics.web_search import WebSource
+
+__all__ = ["ChatResult", "ToolCall", "Usage", "parse_json_answer", "token_count"]
+
+_FENCE = re.compile(r"\A```[ \t]*(?:json)?[ \t]*\n(?P<body>.*?)\n?```[ \t]*\Z", re.S | re.I)
+
+
+def parse_json_answer(text: str) -> Any:
+    """Parse an answer given in JSON mode; raise JSONAnswerError saying where it broke."""
+    from glm_magics.errors import JSONAnswerError
+
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group("body")
+    if not body:
+        raise JSONAnswerError("The answer is empty, not JSON.", text=text)
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise JSONAnswerError(
+            f"The answer is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+            f"{exc.colno}); the raw text is kept in result.text. Ask again, or lower "
+            "the temperature.",
+            text=text,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -26,22 +53,23 @@ class Usage:
             return cls()
         prompt_details = payload.get("prompt_tokens_details") or {}
         completion_details = payload.get("completion_tokens_details") or {}
-        prompt = _int(payload.get("prompt_tokens"))
-        completion = _int(payload.get("completion_tokens"))
+        prompt = token_count(payload.get("prompt_tokens"))
+        completion = token_count(payload.get("completion_tokens"))
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
-            total_tokens=_int(payload.get("total_tokens")) or prompt + completion,
-            reasoning_tokens=_int(completion_details.get("reasoning_tokens"))
+            total_tokens=token_count(payload.get("total_tokens")) or prompt + completion,
+            reasoning_tokens=token_count(completion_details.get("reasoning_tokens"))
             if isinstance(completion_details, dict)
             else 0,
-            cached_tokens=_int(prompt_details.get("cached_tokens"))
+            cached_tokens=token_count(prompt_details.get("cached_tokens"))
             if isinstance(prompt_details, dict)
             else 0,
         )
 
 
-def _int(value: object) -> int:
+def token_count(value: object) -> int:
+    """A token count from a usage object: a whole number, else 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -95,7 +123,18 @@ class ChatResult:
     usage: Usage = field(default_factory=Usage)
     id: str | None = None
     interrupted: bool = False
+    sources: list[WebSource] = field(default_factory=list)
+    """Pages the built-in web search used (with ``search_result`` on)."""
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def json(self) -> Any:
+        """The answer parsed as JSON (JSON mode); a ```json fence around it is allowed.
+
+        Raises :class:`~glm_magics.errors.JSONAnswerError`, which keeps the raw text,
+        when the answer is not valid JSON.
+        """
+        return parse_json_answer(self.text)
 
     def to_message(self) -> dict[str, Any]:
         """This answer as an assistant message for the next request.

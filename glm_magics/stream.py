@@ -15,7 +15,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +42,15 @@ from glm_magics.events import (
 from glm_magics.results import ChatResult, ToolCall, Usage
 from glm_magics.retry import RetryPolicy, describe_failure, is_retryable
 from glm_magics.sse import SSEDecoder
+from glm_magics.think_tags import ThinkTagSplitter
+from glm_magics.web_search import parse_sources
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["ChatStream", "ChunkAccumulator"]
+    from glm_magics.protocols import StreamAccumulator
+
+__all__ = ["ChatStream", "ChunkAccumulator", "decode_event", "error_fields"]
 
 
 @dataclass
@@ -64,6 +68,7 @@ class ChunkAccumulator:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: dict[int, _PartialToolCall] = {}
+        self._think: ThinkTagSplitter | None = ThinkTagSplitter()
         self.done = False
         self.started = False
 
@@ -71,18 +76,8 @@ class ChunkAccumulator:
         """Apply one ``data:`` payload; raise StreamError for an error or bad JSON."""
         if data.strip() == "[DONE]":
             self.done = True
-            return []
-        try:
-            payload = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise StreamError(
-                f"The service sent a malformed event ({exc.msg} at character {exc.pos}): "
-                f"{data[:120]!r}. Run the cell again.",
-                partial=self.snapshot(),
-            ) from None
-        if not isinstance(payload, dict):
-            raise StreamError(f"The service sent an unexpected event: {data[:120]!r}")
-        return self.feed_payload(payload)
+            return self._end_content()
+        return self.feed_payload(decode_event(data, self.snapshot))
 
     def feed_payload(self, payload: dict[str, Any]) -> list[StreamEvent]:
         """Apply one decoded chunk; an unexpected shape is a StreamError."""
@@ -107,6 +102,12 @@ class ChunkAccumulator:
             result.model = payload["model"]
         if result.id is None and isinstance(payload.get("id"), str):
             result.id = payload["id"]
+        if "web_search" in payload:
+            known = {source.link for source in result.sources}
+            for source in parse_sources(payload["web_search"]):
+                if source.link not in known:
+                    known.add(source.link)
+                    result.sources.append(source)
         for choice in payload.get("choices") or ():
             if not isinstance(choice, dict) or (choice.get("index") or 0) != 0:
                 continue
@@ -117,12 +118,12 @@ class ChunkAccumulator:
                 events.append(ReasoningDelta(reasoning))
             content = delta.get("content")
             if isinstance(content, str) and content:
-                self._text.append(content)
-                events.append(TextDelta(content))
+                events.extend(self._content(content))
             for position, call in enumerate(delta.get("tool_calls") or ()):
                 events.append(self._tool_fragment(position, call))
             finish = choice.get("finish_reason")
             if isinstance(finish, str) and finish:
+                events.extend(self._end_content())
                 result.finish_reason = finish
                 events.append(Finished(finish))
         usage = payload.get("usage")
@@ -131,6 +132,31 @@ class ChunkAccumulator:
             events.append(UsageReported(result.usage))
         if events:
             self.started = True
+        return events
+
+    def _content(self, text: str) -> list[StreamEvent]:
+        """Answer text; a leading ``<think>…</think>`` (a server without a reasoning
+        parser) goes to the reasoning instead."""
+        think = self._think
+        if think is None or think.phase == "text":
+            self._think = None
+            self._text.append(text)
+            return [TextDelta(text)]
+        return self._parts(think.feed(text))
+
+    def _end_content(self) -> list[StreamEvent]:
+        think, self._think = self._think, None
+        return self._parts(think.flush()) if think is not None else []
+
+    def _parts(self, parts: Sequence[tuple[str, str]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for kind, part in parts:
+            if kind == "reasoning":
+                self._reasoning.append(part)
+                events.append(ReasoningDelta(part))
+            else:
+                self._text.append(part)
+                events.append(TextDelta(part))
         return events
 
     def _tool_fragment(self, position: int, call: dict[str, Any]) -> ToolCallDelta:
@@ -166,6 +192,21 @@ class ChunkAccumulator:
         return result
 
 
+def decode_event(data: str, partial: Callable[[], ChatResult]) -> dict[str, Any]:
+    """One ``data:`` payload as a JSON object, or a StreamError carrying ``partial()``."""
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise StreamError(
+            f"The service sent a malformed event ({exc.msg} at character {exc.pos}): "
+            f"{data[:120]!r}. Run the cell again.",
+            partial=partial(),
+        ) from None
+    if not isinstance(payload, dict):
+        raise StreamError(f"The service sent an unexpected event: {data[:120]!r}")
+    return payload
+
+
 def error_fields(payload: dict[str, Any]) -> tuple[str | None, str]:
     """``(code, message)`` from an error body in any of the usual shapes."""
     error = payload.get("error", payload)
@@ -188,7 +229,13 @@ class ChatStream:
     ``close()`` may be called from another thread (a Stop button, an interrupt
     handler): it shuts the socket down so a blocked read returns at once, and the
     iteration ends quietly with ``result.interrupted`` set.
+
+    ``accumulator`` reads the answer's events; the default reads chat completion
+    chunks (see :mod:`glm_magics.protocols` for the others).
     """
+
+    # Where a whole (non-streamed) body keeps its answer, in each wire protocol.
+    _ANSWER_KEYS = ("choices", "output", "content")
 
     def __init__(
         self,
@@ -197,10 +244,11 @@ class ChatStream:
         model: str,
         policy: RetryPolicy,
         sleep: Callable[[float], None] | None = None,
+        accumulator: StreamAccumulator | None = None,
     ) -> None:
         self._open = open_response
         self._policy = policy
-        self._accumulator = ChunkAccumulator(model)
+        self._accumulator = accumulator if accumulator is not None else ChunkAccumulator(model)
         self._aborted = threading.Event()
         self._response: httpx.Response | None = None
         self._socket: socket.socket | None = None
@@ -403,8 +451,8 @@ class ChatStream:
             raise StreamError(f"The service sent an unexpected body: {body[:160]!r}")
         yield from self._accumulator.feed_payload(payload)
         result = self.result
-        if result.finish_reason is None:
-            result.finish_reason = "stop" if payload.get("choices") else None
+        if result.finish_reason is None and any(payload.get(k) for k in self._ANSWER_KEYS):
+            result.finish_reason = "stop"
         if result.finish_reason is None:
             raise StreamError(f"The service sent no answer: {body[:160]!r}")
         if result.finish_reason == "sensitive":

@@ -9,13 +9,14 @@ answer (ids and timestamps still change).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from glm_magics.testing.replies import Reply
+from glm_magics.testing.replies import Reply, ToolCallSpec
 
-__all__ = ["NOTICE", "default_reply", "last_user_text"]
+__all__ = ["NOTICE", "default_reply", "last_user_text", "search_results"]
 
 NOTICE = "**This is the local test server, not the model.**"
 
@@ -144,14 +145,128 @@ def _code_for(prompt: str) -> str:
     return _FALLBACK_TEMPLATE.format(prompt=_cut(prompt, 60))
 
 
+def _search(body: Any) -> dict[str, Any] | None:
+    """The request's ``web_search`` tool options, if it asked for a search."""
+    tools = body.get("tools") if isinstance(body, Mapping) else None
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, Mapping) and tool.get("type") == "web_search":
+            options = tool.get("web_search")
+            return dict(options) if isinstance(options, Mapping) else {}
+    return None
+
+
+def search_results(prompt: str, count: int) -> list[dict[str, str]]:
+    """Deterministic stand-ins for web search results (on the reserved example.org)."""
+    topic = _cut(" ".join(prompt.split()), 50) or "your question"
+    return [
+        {
+            "title": f"Local test source {number}: {topic}",
+            "link": f"https://example.org/glm-magics-local-test/{number}",
+            "content": "The local test server searched nothing: this stands in for a page.",
+            "media": "example.org",
+            "publish_date": "2026-01-01",
+            "refer": f"ref_{number}",
+            "icon": "",
+        }
+        for number in range(1, count + 1)
+    ]
+
+
+def _functions(body: Any) -> list[Mapping[str, Any]]:
+    tools = body.get("tools") if isinstance(body, Mapping) else None
+    found = []
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            found.append(function)
+    return found
+
+
+def _placeholder(schema: Any) -> Any:
+    """A value of the schema's type: its default, first enum value, or a stand-in."""
+    if not isinstance(schema, Mapping):
+        return "example"
+    if "default" in schema:
+        return schema["default"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    values: dict[Any, Any] = {"integer": 1, "number": 1.5, "boolean": True, "array": []}
+    if kind == "object":
+        return {}
+    return values.get(kind, "example")
+
+
+def _tool_round(body: Any) -> Reply | None:
+    """With function tools: call each once (placeholder arguments); after their results,
+    answer by listing what they returned."""
+    functions = _functions(body)
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    if not functions or not isinstance(messages, list) or not messages:
+        return None
+    last = messages[-1] if isinstance(messages[-1], Mapping) else {}
+    if last.get("role") == "tool":
+        results: list[str] = []
+        for message in reversed(messages):
+            if not isinstance(message, Mapping) or message.get("role") != "tool":
+                break
+            results.insert(0, _cut(str(message.get("content", "")), 120))
+        lines = [NOTICE + " The functions returned:", ""]
+        lines += [f"{number}. `{text}`" for number, text in enumerate(results, 1)]
+        return Reply(
+            text="\n".join(lines),
+            reasoning="The tool results arrived; listing them.",
+            web_search=_sources_for(body, last_user_text(body)),
+        )
+    if last.get("role") != "user":
+        return None
+    calls = []
+    for function in functions[:3]:
+        parameters = function.get("parameters")
+        properties = parameters.get("properties", {}) if isinstance(parameters, Mapping) else {}
+        required = parameters.get("required", []) if isinstance(parameters, Mapping) else []
+        arguments = {name: _placeholder(properties.get(name)) for name in required}
+        calls.append(ToolCallSpec(str(function["name"]), json.dumps(arguments)))
+    return Reply(
+        reasoning="The local test server runs no model: it calls each offered function once, "
+        "with placeholder arguments.",
+        tool_calls=calls,
+    )
+
+
+def _wants_json(body: Any) -> bool:
+    response_format = body.get("response_format") if isinstance(body, Mapping) else None
+    return isinstance(response_format, Mapping) and response_format.get("type") == "json_object"
+
+
+def _sources_for(body: Any, prompt: str) -> list[dict[str, str]]:
+    """Stand-in sources when the request asked for a search with its results."""
+    search = _search(body)
+    if search is None or search.get("search_result") is False:
+        return []
+    count = search.get("count")
+    wanted = count if isinstance(count, int) and 1 <= count <= 50 else 3
+    return search_results(prompt, min(wanted, 5))
+
+
 def default_reply(body: Any) -> Reply:
     """The deterministic demo answer to a chat request ``body``.
+
+    With function tools it calls each once, then lists their results; in JSON mode
+    it answers with a JSON object; with web search it adds stand-in sources.
 
     >>> reply = default_reply({"messages": [{"role": "user", "content": "Write python code"}]})
     >>> "local test server" in reply.text and "```python" in reply.text
     True
     """
+    tool_round = _tool_round(body)
+    if tool_round is not None:
+        return tool_round
     prompt = last_user_text(body)
+    if _wants_json(body):
+        answer = {"notice": "local test server, not the model", "you_asked": _cut(prompt, 120)}
+        return Reply(text=json.dumps(answer), reasoning="JSON mode: one object.")
     wants_code = bool(_CODE_WORDS.search(prompt))
     quoted = _cut(prompt, _QUOTE_LIMIT)
     reasoning = (
@@ -174,8 +289,11 @@ def default_reply(body: Any) -> Reply:
     if wants_code:
         lines += ["", "Here is a small, real function to try code rendering with:", ""]
         lines += ["```python", _code_for(prompt), "```"]
+    sources = _sources_for(body, prompt)
+    if _search(body) is not None:
+        lines += ["", "A web search was requested: stand-in sources (none searched) [1]."]
     lines += [
         "",
         "Point the client at the real GLM-4.7-Flash endpoint, with an API key, for actual answers.",
     ]
-    return Reply(text="\n".join(lines), reasoning=reasoning)
+    return Reply(text="\n".join(lines), reasoning=reasoning, web_search=sources)

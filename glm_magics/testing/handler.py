@@ -5,7 +5,8 @@ checked in the order a real server checks them (key, JSON, parameters, model),
 then take the next queued :class:`Reply` (or the canned default) and are answered
 either as one ``chat.completion`` JSON or as a chunked ``text/event-stream`` whose
 events are written one by one, paced, with the reply's faults injected at the
-requested positions.
+requested positions. ``/v1/responses`` and ``/v1/messages`` answer the same replies
+in their own wire formats (:mod:`glm_magics.testing.protocol_wire`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from glm_magics.testing.default_reply import default_reply
+from glm_magics.testing.protocol_wire import FORMATS, Answer, ProtocolFormat
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import (
-    MODEL_PARAMETERS,
     StreamEvent,
     completion_body,
     completion_id,
@@ -159,7 +160,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         elif record.path.startswith("/v1/models/"):
             model = record.path.removeprefix("/v1/models/")
             if model in self.app.models:
-                self._send_json(200, model_detail(model))
+                self._send_json(200, model_detail(model, self.app.model_parameters))
             else:
                 self._send_error(404, "1211", f"Unknown model {model!r}: check the model code.")
         elif record.path.rstrip("/") == "/v1/chat/completions":
@@ -171,11 +172,15 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         record = self._record()
         if self._refused():
             return
-        if record.path.rstrip("/") != "/v1/chat/completions":
+        path = record.path.rstrip("/")
+        if path != "/v1/chat/completions" and path not in FORMATS:
             self._send_error(404, "404", f"Not found: {record.path}")
             return
         try:
-            self._chat(record)
+            if path in FORMATS:
+                self._protocol(record, FORMATS[path])
+            else:
+                self._chat(record)
         except _Aborted:
             self.close_connection = True
         except OSError:
@@ -202,7 +207,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             return 400, "1214", "Invalid parameter: 'messages' must be a non-empty list."
         for name in _RANGED:
             value = body.get(name)
-            limits = MODEL_PARAMETERS[name]
+            limits = self.app.model_parameters[name]
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -258,6 +263,60 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             data = dumps(completion_body(reply, **common), sort_keys=True).encode()
             self._send_json(200, data)
 
+    # responses and messages ---------------------------------------------------
+
+    def _protocol(self, record: RecordedRequest, wire: ProtocolFormat) -> None:
+        """Answer a Responses or Messages request: the chat route's steps, other shapes."""
+        app, body = self.app, record.body
+        problem = (
+            (400, "1214", "The request body is not valid JSON.")
+            if self._body_is_bad_json
+            else wire.validate(body, app.models)
+        )
+        if problem is not None:
+            self._send_json(problem[0], wire.error_body(*problem))
+            return
+        view = wire.chat_view(body)
+        reply = app.next_reply() or default_reply(view)
+        if reply.status != 200:
+            extra = (
+                {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
+            )
+            self._send_json(
+                reply.status, wire.error_body(reply.status, *reply.resolved_error()), headers=extra
+            )
+            return
+        self._pacing = _Pacing.of(app, reply)
+        if reply.raw_body is not None:
+            self._send_raw(reply, reply.raw_body)
+            return
+        seed = f"{app.next_sequence()}\0{dumps(body)}"
+        answer = Answer(
+            reply,
+            model=reply.model or body["model"],
+            id=reply.id or wire.id_prefix + completion_id(seed),
+            created=reply.created if reply.created is not None else int(time.time()),
+            prompt_tokens=estimate_prompt_tokens(view),
+        )
+        if body.get("stream") is True:
+            # These protocols always stream call arguments in pieces, unless a reply says not to.
+            fragmented = reply.tool_stream is not False
+            events = wire.stream_events(answer, self._pacing.chunk_size, fragmented)
+            frames = [
+                (e.frame(reply.line_ending), StreamEvent(e.payload, e.pieces)) for e in events
+            ]
+            error_frame = None
+            if reply.stream_error is not None:
+                error_frame = wire.error_event(*reply.stream_error).frame(reply.line_ending)
+            self._stream(reply, frames, error_frame=error_frame)
+        else:
+            self._wait(self._pacing.ttft)
+            if reply.stall_after is not None:
+                self._wait(reply.stall_seconds)
+            if reply.disconnect_after is not None:
+                self._drop()
+            self._send_json(200, wire.whole_body(answer))
+
     def _send_raw(self, reply: Reply, raw: bytes) -> None:
         content_type = reply.raw_content_type
         if content_type is None:
@@ -271,7 +330,13 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
 
     # streaming -----------------------------------------------------------------
 
-    def _stream(self, reply: Reply, frames: list[tuple[bytes, StreamEvent]]) -> None:
+    def _stream(
+        self,
+        reply: Reply,
+        frames: list[tuple[bytes, StreamEvent]],
+        *,
+        error_frame: bytes | None = None,
+    ) -> None:
         chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
         self.send_header("Content-Type", SSE_CONTENT_TYPE)
@@ -294,7 +359,9 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
                 self._write(sample.rstrip(b"\r\n")[: max(8, len(sample) // 2)] + newline * 2)
             if reply.stream_error is not None and reply.stream_error_after == index:
                 code, message = reply.stream_error
-                self._write(_frame(dumps(error_body(code, message)), reply.line_ending))
+                if error_frame is None:
+                    error_frame = _frame(dumps(error_body(code, message)), reply.line_ending)
+                self._write(error_frame)
                 break
             if reply.disconnect_after == index:
                 self._drop()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
@@ -85,7 +85,9 @@ class Reply:
     ``"tool_calls"`` with tool calls, else ``"stop"``; ``"length"`` and
     ``"sensitive"`` are what GLM sends when cut short or filtered), ``usage``
     (``None``: estimated), ``id`` / ``created`` / ``model`` (``None``: generated id,
-    current time, the request's model).
+    current time, the request's model), ``web_search`` (the sources of a search:
+    dicts with ``title``, ``link``, ``content``, ``media``, ``publish_date``,
+    ``refer``, sent as the top-level ``web_search`` array as Z.ai does).
 
     Pacing overrides the server's knobs for this reply only (``None`` inherits):
     ``ttft`` seconds before the first event, ``tokens_per_second`` (``0`` or less
@@ -121,6 +123,7 @@ class Reply:
     usage: dict[str, Any] | None = None
     text_pieces: Sequence[str] | None = None
     reasoning_pieces: Sequence[str] | None = None
+    web_search: Sequence[Mapping[str, Any]] = ()
     id: str | None = None
     created: int | None = None
     model: str | None = None

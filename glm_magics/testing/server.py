@@ -26,7 +26,7 @@ import socket
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -34,7 +34,7 @@ from typing import Any, Self
 
 from glm_magics.testing.handler import GLMRequestHandler
 from glm_magics.testing.replies import Reply
-from glm_magics.testing.wire import KNOWN_MODELS
+from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
 
 __all__ = ["LocalGLMServer", "RecordedRequest"]
 
@@ -100,6 +100,7 @@ class LocalGLMServer:
         tokens_per_second: float | None = None,
         chunk_size: int = 1,
         models: Sequence[str] = KNOWN_MODELS,
+        model_parameters: Mapping[str, Any] | None = None,
         log_requests: bool = False,
     ) -> None:
         self.host = host
@@ -108,6 +109,9 @@ class LocalGLMServer:
         self.tokens_per_second = tokens_per_second
         self.chunk_size = chunk_size
         self.models: tuple[str, ...] = tuple(models)
+        self.model_parameters: dict[str, Any] = {**MODEL_PARAMETERS, **(model_parameters or {})}
+        """Published at ``GET /v1/models/{id}`` and enforced on requests (given ranges
+        replace the documented ones)."""
         self.log_requests = log_requests
         self._key_digest = _digest(require_key) if require_key is not None else None
         self._lock = threading.Lock()

@@ -38,7 +38,10 @@ __all__ = [
     "model_list",
     "model_object",
     "stream_events",
+    "token_groups",
+    "tool_call_deltas",
     "tool_call_id",
+    "usage_for",
 ]
 
 
@@ -106,7 +109,14 @@ def make_usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int
     }
 
 
-def _usage_for(reply: Reply, prompt_tokens: int) -> dict[str, Any]:
+def usage_for(reply: Reply, prompt_tokens: int) -> dict[str, Any]:
+    """The usage object a reply reports: its own ``usage``, or an estimate.
+
+    The estimate counts the reasoning and answer pieces and, for each tool call, its
+    argument pieces plus one. Every protocol's usage is built from this object, so
+    one reply reports the same numbers on all of them; ``prompt_tokens`` is what
+    :func:`estimate_prompt_tokens` gave for the request.
+    """
     if reply.usage is not None:
         return dict(reply.usage)
     reasoning = len(reply.resolved_reasoning_pieces())
@@ -115,7 +125,14 @@ def _usage_for(reply: Reply, prompt_tokens: int) -> dict[str, Any]:
     return make_usage(prompt_tokens, completion, reasoning)
 
 
-def _groups(pieces: list[str], size: int) -> Iterator[tuple[str, int]]:
+def token_groups(pieces: list[str], size: int) -> Iterator[tuple[str, int]]:
+    """Join ``pieces`` ``size`` at a time: ``(text, how many pieces)`` for each delta.
+
+    The count paces the stream (one token interval per piece), so a delta of three
+    pieces takes three intervals however it is grouped::
+
+        list(token_groups(["a", "b", "c"], 2))  # [("ab", 2), ("c", 1)]
+    """
     for start in range(0, len(pieces), size):
         group = pieces[start : start + size]
         yield "".join(group), len(group)
@@ -149,15 +166,19 @@ def stream_events(
         return StreamEvent(dumps({**head, "choices": [choice]}), pieces)
 
     events: list[StreamEvent] = []
-    for text, count in _groups(reply.resolved_reasoning_pieces(), chunk_size):
+    if reply.web_search:  # the sources come first, with an empty delta, as Z.ai sends them
+        choice = {"index": 0, **null_finish, "delta": {"role": "assistant", "content": ""}}
+        payload = {**head, "choices": [choice], "web_search": [dict(s) for s in reply.web_search]}
+        events.append(StreamEvent(dumps(payload), 0))
+    for text, count in token_groups(reply.resolved_reasoning_pieces(), chunk_size):
         events.append(chunk({"role": "assistant", reply.reasoning_field: text}, count))
-    for text, count in _groups(reply.resolved_text_pieces(), chunk_size):
+    for text, count in token_groups(reply.resolved_text_pieces(), chunk_size):
         events.append(chunk({"role": "assistant", "content": text}, count))
     for index, call in enumerate(reply.tool_calls):
-        for delta, count in _tool_call_deltas(call, index, tool_stream, chunk_size):
+        for delta, count in tool_call_deltas(call, index, tool_stream, chunk_size):
             events.append(chunk({"tool_calls": [delta]}, count))
 
-    usage = _usage_for(reply, prompt_tokens)
+    usage = usage_for(reply, prompt_tokens)
     finish_choice = {
         "index": 0,
         "finish_reason": reply.resolved_finish_reason(),
@@ -173,9 +194,16 @@ def stream_events(
     return events
 
 
-def _tool_call_deltas(
+def tool_call_deltas(
     call: ToolCallSpec, index: int, fragmented: bool, chunk_size: int
 ) -> Iterator[tuple[dict[str, Any], int]]:
+    """The chat ``tool_calls`` deltas of call number ``index``, with their piece counts.
+
+    Whole (one delta with id, name and all arguments) unless ``fragmented``; then
+    the arguments are tokenized and sent ``chunk_size`` pieces at a time, the first
+    delta naming the call. The Responses and Messages formats re-shape these deltas,
+    so all protocols split a call's arguments at the same places.
+    """
     call_id = tool_call_id(call, index)
     if not fragmented:
         function = {"name": call.name, "arguments": call.arguments}
@@ -183,7 +211,7 @@ def _tool_call_deltas(
         return
     # First fragment names the call, later ones only extend its arguments; clients
     # join them by ``index``.
-    fragments = list(_groups(tokenize(call.arguments), chunk_size)) or [("", 0)]
+    fragments = list(token_groups(tokenize(call.arguments), chunk_size)) or [("", 0)]
     for number, (arguments, count) in enumerate(fragments):
         if number == 0:
             function = {"name": call.name, "arguments": arguments}
@@ -213,7 +241,9 @@ def completion_body(
             }
             for index, call in enumerate(reply.tool_calls)
         ]
+    extra = {"web_search": [dict(s) for s in reply.web_search]} if reply.web_search else {}
     return {
+        **extra,
         "choices": [
             {"index": 0, "finish_reason": reply.resolved_finish_reason(), "message": message}
         ],
@@ -222,7 +252,7 @@ def completion_body(
         "model": model,
         "object": "chat.completion",
         "request_id": completion_id,
-        "usage": _usage_for(reply, prompt_tokens),
+        "usage": usage_for(reply, prompt_tokens),
     }
 
 
@@ -248,6 +278,6 @@ def model_list(model_ids: Iterable[str]) -> dict[str, Any]:
     return {"object": "list", "data": [model_object(model_id) for model_id in model_ids]}
 
 
-def model_detail(model_id: str) -> dict[str, Any]:
+def model_detail(model_id: str, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``GET /v1/models/{id}`` body: the list entry plus parameter ranges."""
-    return {**model_object(model_id), "parameters": MODEL_PARAMETERS}
+    return {**model_object(model_id), "parameters": dict(parameters or MODEL_PARAMETERS)}
