@@ -39,12 +39,14 @@ if TYPE_CHECKING:
         GLMError,
         InStreamError,
         InternalServerError,
+        JSONAnswerError,
         NotFoundError,
         ParameterError,
         PermissionDeniedError,
         QuotaExceededError,
         RateLimitError,
         StreamError,
+        ToolLoopError,
         TruncatedStreamError,
     )
     from glm_magics.events import (
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
     from glm_magics.magics import GLMMagics
     from glm_magics.results import ChatResult, ToolCall, Usage
     from glm_magics.stream import ChatStream
+    from glm_magics.tools import ToolRegistry, tool
+    from glm_magics.web_search import SearchOptions, WebSource
 
 _EXPORTS: dict[str, str] = {
     "GLMClient": "client",
@@ -70,6 +74,10 @@ _EXPORTS: dict[str, str] = {
     "settings": "config",
     "GLMMagics": "magics",
     "ControlPanel": "control_panel",
+    "tool": "tools",
+    "ToolRegistry": "tools",
+    "SearchOptions": "web_search",
+    "WebSource": "web_search",
     **dict.fromkeys(
         (
             "Finished",
@@ -95,12 +103,14 @@ _EXPORTS: dict[str, str] = {
             "GLMError",
             "InStreamError",
             "InternalServerError",
+            "JSONAnswerError",
             "NotFoundError",
             "ParameterError",
             "PermissionDeniedError",
             "QuotaExceededError",
             "RateLimitError",
             "StreamError",
+            "ToolLoopError",
             "TruncatedStreamError",
         ),
         "errors",
@@ -125,6 +135,7 @@ __all__ = [
     "GLMMagics",
     "InStreamError",
     "InternalServerError",
+    "JSONAnswerError",
     "NotFoundError",
     "ParameterError",
     "PermissionDeniedError",
@@ -132,19 +143,24 @@ __all__ = [
     "RateLimitError",
     "ReasoningDelta",
     "RetryScheduled",
+    "SearchOptions",
     "Settings",
     "StreamError",
     "StreamEvent",
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
+    "ToolLoopError",
+    "ToolRegistry",
     "TruncatedStreamError",
     "Usage",
     "UsageReported",
+    "WebSource",
     "__version__",
     "load_ipython_extension",
     "panel",
     "settings",
+    "tool",
     "unload_ipython_extension",
 ]
 

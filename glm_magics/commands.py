@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from glm_magics.client import GLMClient
     from glm_magics.conversation import Conversation
     from glm_magics.results import ChatResult
+    from glm_magics.usage import SessionUsage
 
 __all__ = ["CONTEXT_SEPARATOR", "LineCommands"]
 
 #: Between the DataFrame summaries attached with -d and the user's prompt.
 CONTEXT_SEPARATOR = "\n\n---\n\n"
 
-_COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel")
+_COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel", "usage")
 
 _HELP = """\
 %%glm [options]       send the cell to the model; the answer streams below it
@@ -42,6 +43,10 @@ _HELP = """\
                       preview the DataFrame summary `%%glm -d NAME` would send
 %glm fix              explain the last error and propose a corrected cell
 %glm panel            show the control panel (prompt box, settings, Stop, Insert code)
+%glm usage            this session's requests, tokens, web searches and their cost
+%glm config preset=NAME
+                      where the model runs: empiriolabs (default), zai, vllm,
+                      sglang, ollama, llamacpp (sets base_url and model)
 %glm help             this text; `%%glm?` lists every option of the cell magic
 """
 
@@ -51,6 +56,7 @@ class LineCommands:
 
     conversation: Conversation
     shell: Any
+    usage: SessionUsage
 
     if TYPE_CHECKING:
 
@@ -98,7 +104,7 @@ class LineCommands:
                 client.base_url  # noqa: B018 - a bad $GLM_BASE_URL is reported here
             except ConfigurationError as exc:
                 raise UsageError(str(exc)) from None
-            source = "session (%glm key)" if settings.api_key else f"${API_KEY_ENV}"
+            source = "session (%glm key)" if settings.api_key else f"${settings.key_env}"
             lines = [
                 f"api_key          {'set, from ' + source if key else 'not set'}",
                 f"base_url         {client.base_url}",
@@ -195,6 +201,9 @@ class LineCommands:
         for summary in self._frame_context(",".join(names), rows):
             print(summary.text)
             print(f"\n[~{summary.tokens:,} tokens]\n")
+
+    def _cmd_usage(self) -> None:
+        print(self.usage.report())
 
     def _cmd_panel(self) -> None:
         self._show_panel()

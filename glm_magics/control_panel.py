@@ -29,6 +29,7 @@ from glm_magics.config import KNOWN_MODELS, settings
 from glm_magics.errors import GLMError
 from glm_magics.panel_settings import SettingsBinding, settings_widgets
 from glm_magics.render import NotebookView
+from glm_magics.web_search import SearchOptions
 
 if TYPE_CHECKING:
     from glm_magics.insertion import Insertion
@@ -383,6 +384,7 @@ class ControlPanel:
                 view=view,
                 notes=notes,
                 on_stream=self._attach,
+                search=SearchOptions() if self.magics.search else None,
             )
         except Exception as exc:  # shown in the panel: a thread has nobody else to tell
             _log.debug("glm_magics: the panel's request failed", exc_info=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from glm_magics.errors import ParameterError
@@ -75,11 +75,17 @@ class Turn:
     assistant: dict[str, Any]
     interrupted: bool = False
     key: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """Tool rounds in between: assistant tool-call messages and tool results."""
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The turn as sent: the question, any tool rounds, the answer."""
+        return [self.user, *self.steps, self.assistant]
 
     @property
     def raw_tokens(self) -> int:
-        """Uncalibrated estimate of both messages."""
-        return message_tokens(self.user) + message_tokens(self.assistant)
+        """Uncalibrated estimate of all its messages."""
+        return sum(message_tokens(message) for message in self.messages())
 
 
 class Conversation:
@@ -146,9 +152,10 @@ class Conversation:
         *,
         interrupted: bool = False,
         key: str | None = None,
+        steps: list[dict[str, Any]] | None = None,
     ) -> None:
         """Record an exchange; one from a cell that asked before replaces that turn."""
-        turn = Turn(dict(user), dict(assistant), interrupted, key)
+        turn = Turn(dict(user), dict(assistant), interrupted, key, list(steps or ()))
         with self._lock:
             position = self._position(key)
             if position is None:
@@ -191,6 +198,6 @@ class Conversation:
         kept.reverse()
         messages = list(head)
         for turn in kept:
-            messages.extend((turn.user, turn.assistant))
+            messages.extend(turn.messages())
         messages.append(user)
         return messages, len(history) - len(kept)

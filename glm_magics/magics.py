@@ -8,14 +8,14 @@ one; ``%glm config temperature=0.2`` does the same from the magic.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
-import time
 from collections import ChainMap
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, validate
 
 from glm_magics.commands import CONTEXT_SEPARATOR, LineCommands
@@ -23,6 +23,7 @@ from glm_magics.config import BASE_URL_ENV, MODEL_ENV, settings
 from glm_magics.conversation import Conversation
 from glm_magics.errors import ConfigurationError, GLMError, ParameterError
 from glm_magics.params import RANGES, build_params
+from glm_magics.web_search import RECENCY_FILTERS, SEARCH_COST_USD, SearchOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from glm_magics.render import StreamView
     from glm_magics.results import ChatResult
     from glm_magics.stream import ChatStream
+    from glm_magics.tools import ToolRegistry
 
 __all__ = ["GLMMagics", "load", "unload"]
 
@@ -44,6 +46,7 @@ _SETTING_RANGES: dict[str, tuple[float, float, str]] = {
     "rows": (0, 100, ""),
     "df_budget": (100, 50_000, " tokens"),
     "timeout": (0.1, 3600, " seconds"),
+    "tool_rounds": (1, 50, " rounds of tool calls"),
 }
 
 
@@ -59,6 +62,12 @@ class GLMMagics(LineCommands, Magics):
         allow_none=True,
         help=f"Service base URL (unset: ${BASE_URL_ENV}, then https://api.empiriolabs.ai/v1).",
     ).tag(config=True)
+    preset = Unicode(
+        None,
+        allow_none=True,
+        help="Where the model runs: empiriolabs (default), zai, vllm, sglang, ollama, "
+        "llamacpp. Sets base_url and model (and the key variable for zai).",
+    ).tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature, 0-1.").tag(config=True)
     top_p = Float(None, allow_none=True, help="Nucleus sampling, 0.01-1.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Longest answer, 1-131072 tokens.").tag(
@@ -70,6 +79,15 @@ class GLMMagics(LineCommands, Magics):
         None, allow_none=True, help="Reasoning on (True) or off (False); unset: service default."
     ).tag(config=True)
     json = Bool(False, help="JSON mode: ask for one JSON object (response_format).").tag(
+        config=True
+    )
+    search = Bool(False, help="Web search on every request ($0.033 each).").tag(config=True)
+    api = Enum(
+        ("chat", "responses", "messages"),
+        "chat",
+        help="Endpoint: /chat/completions, /responses or /messages.",
+    ).tag(config=True)
+    tool_rounds = Int(5, help="Most rounds of tool calls before an answer is required.").tag(
         config=True
     )
     system = Unicode("", help="System prompt sent first in every request.").tag(config=True)
@@ -114,6 +132,15 @@ class GLMMagics(LineCommands, Magics):
         self._client_key: tuple[int, float] | None = None
         self.panel: ControlPanel | None = None
         """The control panel shown last (``%glm panel``), if it is still open."""
+        from glm_magics.usage import SessionUsage
+
+        self.usage = SessionUsage()
+        """What this session used: ``%glm usage``."""
+        from glm_magics.model_schema import SchemaCache
+
+        self._schemas = SchemaCache()
+        self._schema_http: GLMClient | None = None
+        self._search_cost_shown = False
         settings.model = self.model
         settings.base_url = self.base_url
 
@@ -153,6 +180,32 @@ class GLMMagics(LineCommands, Magics):
     def _sync_settings(self, change: Any) -> None:
         setattr(settings, change["name"], change["new"] or None)
 
+    @validate("preset")
+    def _check_preset(self, proposal: Any) -> Any:
+        from glm_magics.presets import get_preset
+
+        value = proposal["value"]
+        if value in (None, ""):
+            return None
+        try:
+            return get_preset(value).name
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("preset")
+    def _apply_preset(self, change: Any) -> None:
+        from glm_magics.config import API_KEY_ENV
+        from glm_magics.presets import get_preset
+
+        settings.preset = change["new"]
+        if change["new"] is None:
+            self.base_url = self.model = None
+            settings.key_env = API_KEY_ENV
+            return
+        preset = get_preset(change["new"])
+        self.base_url, self.model = preset.base_url, preset.model
+        settings.key_env = preset.api_key_env or API_KEY_ENV
+
     def client(self) -> GLMClient:
         """The client used by the magics (one per session, keeps connections open)."""
         import httpx
@@ -176,7 +229,6 @@ class GLMMagics(LineCommands, Magics):
             "stop": _pick(args.stop, self.stop),
             "do_sample": False if args.no_sample else self.do_sample,
             "thinking": _pick(args.thinking, self.thinking),
-            "response_format": "json_object" if self.json else None,
         }
         try:
             build_params(params)
@@ -220,6 +272,19 @@ class GLMMagics(LineCommands, Magics):
         help="ask for code only and insert its code blocks as a new cell below (not run)",
     )
     @argument("--lang", help="language of the code to insert (default: python)")
+    @argument("--json", action="store_true", help="JSON mode: the parsed answer is result.json")
+    @argument(
+        "--tools",
+        metavar="F[,G]",
+        help="let the model call these notebook functions (besides @tool-registered ones)",
+    )
+    @argument("--search", action="store_true", help="built-in web search ($0.033 a request)")
+    @argument("--search-count", type=int, metavar="N", help="search results to use, 1-50")
+    @argument("--search-domain", metavar="DOMAIN", help="search only this domain")
+    @argument("--search-recency", choices=RECENCY_FILTERS, help="search only recent pages")
+    @argument("--search-prompt", metavar="TEXT", help="how the service should use the results")
+    @argument("--no-search-results", action="store_true", help="do not return the sources list")
+    @argument("--api", choices=("chat", "responses", "messages"), help="endpoint to use")
     @no_var_expand
     @line_cell_magic
     def glm(self, line: str, cell: str | None = None) -> None:
@@ -233,7 +298,7 @@ class GLMMagics(LineCommands, Magics):
         if cell is None:
             self._line(line)
             return
-        args = parse_argstring(self.glm, line)
+        args = _parse_options(self.glm, line)
         prompt = cell.strip()
         if not prompt:
             raise UsageError("the cell is empty: write the question below %%glm")
@@ -261,6 +326,10 @@ class GLMMagics(LineCommands, Magics):
             show_reasoning=self.show_reasoning and not args.no_reasoning,
             out=args.out,
             notes=notes,
+            tools=self._cell_tools(args.tools) if args.tools else None,
+            search=self._search_options(args),
+            json_mode=args.json,
+            api=args.api,
         )
         if args.code:
             self._insert_code(result, language)
@@ -310,6 +379,43 @@ class GLMMagics(LineCommands, Magics):
         )
         print(inserted.message)
 
+    def _cell_tools(self, names: str) -> ToolRegistry:
+        """The registered tools plus the notebook functions named in ``--tools``."""
+        from glm_magics.tools import registered_tools
+
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        functions = []
+        for name in (part.strip() for part in names.split(",")):
+            if not name:
+                continue
+            if name not in namespace:
+                raise UsageError(f"--tools: no function named {name!r} in the notebook")
+            if not callable(namespace[name]):
+                raise UsageError(f"--tools: {name!r} is a {type(namespace[name]).__name__}")
+            functions.append(namespace[name])
+        try:
+            return registered_tools.merged(functions)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"--tools: {exc}") from None
+
+    def _search_options(self, args: Any) -> SearchOptions | None:
+        """Web search options from the cell's flags, or ``None`` when search is off."""
+        flags = (args.search_count, args.search_domain, args.search_recency, args.search_prompt)
+        if not (args.search or self.search or any(f is not None for f in flags)):
+            return None
+        options = SearchOptions(
+            count=args.search_count,
+            domain=args.search_domain,
+            recency=args.search_recency,
+            prompt=args.search_prompt,
+            results=not args.no_search_results,
+        )
+        try:
+            options.tool()
+        except ParameterError as exc:
+            raise UsageError(str(exc)) from None
+        return options
+
     def session_params(self) -> dict[str, Any]:
         """The request parameters the settings give (validated; UsageError if invalid)."""
         return self._params(_NoArgs())
@@ -336,6 +442,7 @@ class GLMMagics(LineCommands, Magics):
         return self.ask(
             prompt,
             self.session_params(),
+            search=SearchOptions() if self.search else None,
             system=self.system,
             stream=self.stream,
             show_reasoning=self.show_reasoning,
@@ -403,17 +510,30 @@ class GLMMagics(LineCommands, Magics):
         view: StreamView | None = None,
         notes: list[str] | None = None,
         on_stream: Callable[[ChatStream], None] | None = None,
+        tools: ToolRegistry | None = None,
+        search: SearchOptions | None = None,
+        json_mode: bool = False,
+        api: str | None = None,
     ) -> ChatResult:
         """Send ``prompt`` with the conversation so far and show the answer.
 
         By default the answer shows in the running cell; the control panel passes
         its own ``view``, the ``notes`` it collected, and ``on_stream`` to learn the
         stream it may have to stop. Safe to call from a background thread then.
+        ``tools`` may be called by the model (the registered ones by default),
+        ``search`` turns on the web search, ``json_mode`` asks for JSON.
         """
-        from glm_magics.runner import format_status, run_stream
+        from glm_magics.exchange import Request, run_exchange
+        from glm_magics.runner import format_status
 
         client = self.client()
         model_id = model or client.model
+        try:
+            self._schemas.get(self._schema_client(), model_id).check(params)
+        except ParameterError as exc:
+            raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:  # while asking for the model's schema: nothing was sent
+            return self._interrupted_early(view or self._view(model_id, show_reasoning), model_id)
         reserve = params.get("max_tokens") or RANGES["max_tokens"].default
         try:
             messages, dropped = self.conversation.messages_for(
@@ -429,67 +549,109 @@ class GLMMagics(LineCommands, Magics):
             notes.append(f"{dropped} oldest turn(s) left out to fit the context window")
         if notes:
             view.notice("; ".join(notes))
-        if stream:
-            chat_stream = client.stream(messages, model_id, **params)
-            if on_stream is not None:
-                on_stream(chat_stream)
-            outcome = run_stream(chat_stream, view)
-        else:
-            outcome = self._ask_once(client, messages, model_id, params, view)
-        result = outcome.result
-        result.model = result.model or model_id
-        if outcome.error is not None and not isinstance(outcome.error, GLMError):
+        if search is not None and not self._search_cost_shown:
+            self._search_cost_shown = True
+            view.info(
+                f"Web search is on: each request with it costs ${SEARCH_COST_USD} on the "
+                "default service (`%glm usage` counts them)."
+            )
+        request = Request(
+            model=model_id,
+            params=params,
+            stream=stream,
+            api=api or self.api,
+            tools=self._tools_for(tools),
+            search=search,
+            json_mode=json_mode or bool(self.json),
+            max_rounds=self.tool_rounds,
+        )
+        self._say_what_is_left_out(client, request, view)
+        exchange = run_exchange(
+            client, messages, request, view, usage=self.usage, on_stream=on_stream
+        )
+        result, error = exchange.result, exchange.error
+        if error is not None and not isinstance(error, GLMError):
             view.finish("failed")
-            raise outcome.error
-        if outcome.error is not None:
-            view.error(settings.scrub(str(outcome.error)))
-        else:
-            status, warning = format_status(result, max_tokens=params.get("max_tokens"))
-            view.finish(status, warning=warning)
-            if result.usage.prompt_tokens and not result.interrupted:
-                self.conversation.calibrate(messages, result.usage.prompt_tokens)
-            if result.text or result.tool_calls:
-                self.conversation.add(
-                    messages[-1], result.to_message(), interrupted=result.interrupted, key=key
-                )
-            if out and self.shell is not None:
-                self.shell.user_ns[out] = result
+            raise error
+        if error is not None:
+            view.error(settings.scrub(str(error)))
+            return result
+        status, warning = format_status(result, max_tokens=params.get("max_tokens"))
+        view.sources(result.sources)
+        view.finish(status, warning=warning)
+        if request.json_mode and result.finish_reason == "stop" and not result.interrupted:
+            self._check_json(result, view)
+        if result.usage.prompt_tokens and not result.interrupted and not exchange.steps:
+            self.conversation.calibrate(messages, result.usage.prompt_tokens)
+        if result.text or result.tool_calls:
+            self.conversation.add(
+                messages[-1],
+                result.to_message(),
+                interrupted=result.interrupted,
+                key=key,
+                steps=exchange.steps,
+            )
+        if out and self.shell is not None:
+            self.shell.user_ns[out] = result
         return result
 
-    def _ask_once(
-        self,
-        client: GLMClient,
-        messages: list[dict[str, Any]],
-        model_id: str,
-        params: dict[str, Any],
-        view: StreamView,
-    ) -> Any:
-        from glm_magics.runner import Outcome
+    @staticmethod
+    def _say_what_is_left_out(client: GLMClient, request: Any, view: StreamView) -> None:
+        """A line naming the fields a preset's server would not understand (not sent)."""
+        from glm_magics.presets import adapt_params
 
-        view.waiting(0.0)
-        started = time.perf_counter()
+        preset = client.preset
+        if preset is None:
+            return
         try:
-            result = client.chat(
-                messages,
-                model_id,
-                stream=False,
-                on_retry=lambda e: view.notice(e.message),
-                **params,
+            _, dropped = adapt_params(preset, build_params(request.body_params()))
+        except ParameterError:
+            return  # the request itself reports it
+        if dropped:
+            view.info(
+                f"Not sent to this {preset.name} server, which does not support them: "
+                + ", ".join(dropped)
             )
-        except GLMError as exc:
-            from glm_magics.results import ChatResult
 
-            return Outcome(getattr(exc, "partial", None) or ChatResult(model=model_id), error=exc)
-        except KeyboardInterrupt:
-            from glm_magics.results import ChatResult
+    def _schema_client(self) -> GLMClient:
+        """A client with short timeouts for ``GET /models/{id}`` (one per session)."""
+        import httpx
 
-            return Outcome(ChatResult(model=model_id, interrupted=True), interrupted=True)
-        result.timings["total"] = time.perf_counter() - started
-        if result.reasoning:
-            view.reasoning(result.reasoning)
-        view.text(result.text)
-        view.tick()
-        return Outcome(result)
+        from glm_magics.client import GLMClient
+
+        if self._schema_http is None:
+            self._schema_http = GLMClient(timeout=httpx.Timeout(3.0), max_retries=0)
+        return self._schema_http
+
+    @staticmethod
+    def _interrupted_early(view: StreamView, model: str) -> ChatResult:
+        from glm_magics.results import ChatResult
+        from glm_magics.runner import format_status
+
+        result = ChatResult(model=model, interrupted=True)
+        status, warning = format_status(result)
+        view.finish(status, warning=warning)
+        return result
+
+    def _tools_for(self, tools: ToolRegistry | None) -> ToolRegistry | None:
+        """The given tools, else the registered ones; ``None`` when there are none."""
+        from glm_magics.tools import registered_tools
+
+        chosen = tools if tools is not None else registered_tools
+        return chosen if len(chosen) else None
+
+    @staticmethod
+    def _check_json(result: ChatResult, view: StreamView) -> None:
+        from glm_magics.errors import JSONAnswerError
+
+        try:
+            value = result.json
+        except JSONAnswerError as exc:
+            view.error(str(exc))
+        else:
+            kind = type(value).__name__
+            size = f" with {len(value)} entries" if isinstance(value, dict | list) else ""
+            view.info(f"Valid JSON ({kind}{size}): the parsed value is result.json.")
 
     def _view(self, model: str, show_reasoning: bool) -> StreamView:
         from glm_magics.render import NotebookView, PlainView
@@ -516,6 +678,18 @@ class _NoArgs:
 
     temperature = top_p = max_tokens = stop = thinking = None
     no_sample = False
+
+
+def _parse_options(magic: Any, line: str) -> Any:
+    """Parse the options shell-style, so ``-s "Be brief"`` drops its quotes.
+
+    (IPython's own ``parse_argstring`` keeps quotes in values on every platform.)
+    """
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"could not read the options ({exc}): check the quotes") from None
+    return magic.parser.parse_args(argv)
 
 
 def _pick(option: Any, setting: Any) -> Any:
@@ -568,6 +742,8 @@ def unload(ipython: Any) -> None:
         magics.panel.close()
     if magics is not None and magics.state is not None:
         magics.state.uninstall()
-    if magics is not None and magics._client is not None:
-        magics._client.close()
-        magics._client = None
+    if magics is not None:
+        for client in (magics._client, magics._schema_http):
+            if client is not None:
+                client.close()
+        magics._client = magics._schema_http = None

@@ -99,6 +99,24 @@ FIELDS: dict[str, Field] = {
         bool,
         bool,
     ),
+    "search": Field(
+        lambda: widgets.Checkbox(description="web search ($0.033 a request)", indent=False),
+        bool,
+        bool,
+    ),
+    "api": Field(
+        lambda: widgets.Dropdown(
+            description="endpoint",
+            options=[
+                ("/chat/completions", "chat"),
+                ("/responses", "responses"),
+                ("/messages", "messages"),
+            ],
+            style=_WIDE,
+        ),
+        _same,
+        _same,
+    ),
     "show_reasoning": Field(
         lambda: widgets.Checkbox(description="show reasoning", indent=False),
         bool,

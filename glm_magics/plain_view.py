@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from glm_magics.web_search import WebSource
 
 __all__ = ["PlainView"]
 
@@ -122,6 +125,27 @@ class PlainView:
         """End the stream, then print ``Error: message``."""
         self._close()
         self._write(self._paint(f"Error: {_printable(message)}", _RED) + "\n")
+
+    def info(self, message: str, *, kind: str = "info") -> None:
+        """Print a lasting line (tool calls get a ``tool:`` prefix)."""
+        prefix = "tool: " if kind.startswith("tool") else ""
+        line = f"{prefix}{_printable(message)}"
+        self.notice(self._paint(line, _YELLOW) if kind == "tool-error" else line)
+
+    def sources(self, sources: list[WebSource]) -> None:
+        """Print the web search's sources, numbered."""
+        from glm_magics.web_search import sources_text
+
+        if sources:
+            self.notice(sources_text(sources))
+
+    def new_round(self) -> None:
+        """Start over for the next request: its waiting line, reasoning and text."""
+        self._close()
+        self._phase = "waiting"
+        self._finished = False
+        self._wrote = False
+        self._waiting_s = None
 
     def _close(self) -> None:
         self._end_reasoning_style()

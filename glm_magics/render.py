@@ -36,6 +36,7 @@ from typing import Protocol
 
 from glm_magics.markdown_render import MarkdownColumn, render_markdown
 from glm_magics.plain_view import PlainView
+from glm_magics.web_search import WebSource, sources_html, sources_text
 
 __all__ = [
     "DisplaySink",
@@ -63,6 +64,12 @@ _MESSAGES_PER_INTERVAL = 0.9
 _BURST = 2.0
 _MUTED = "color:#6b7280;font-size:0.85em"
 _REASONING_STYLE = "color:#6b7280;border-left:3px solid #d1d5db;padding-left:0.8em;font-size:0.9em"
+# info kinds: (CSS class, inline style, leading mark)
+_INFO_KINDS = {
+    "info": ("glm-info", _MUTED, ""),
+    "tool": ("glm-tool", "color:#374151;font-size:0.85em;font-family:monospace", "🔧 "),
+    "tool-error": ("glm-tool", "color:#b45309;font-size:0.85em;font-family:monospace", "🔧 "),
+}
 
 
 class StreamView(Protocol):
@@ -88,6 +95,15 @@ class StreamView(Protocol):
 
     def error(self, message: str) -> None:
         """Final render of what arrived, then one clear error line."""
+
+    def info(self, message: str, *, kind: str = "info") -> None:
+        """A lasting line (a cost notice, a tool call and its result)."""
+
+    def sources(self, sources: list[WebSource]) -> None:
+        """The web search's sources under the answer."""
+
+    def new_round(self) -> None:
+        """The request is done; another one (after tool calls) follows below."""
 
 
 class DisplaySink(Protocol):
@@ -224,6 +240,10 @@ class NotebookView:
         self._clock = clock
         rate = _MESSAGES_PER_INTERVAL / min_interval if min_interval > 0 else math.inf
         self._out = _Publisher(sink if sink is not None else IPythonDisplaySink(), clock, rate)
+        self._start()
+
+    def _start(self) -> None:
+        """Fresh state for one request's output (the publisher and its rate carry on)."""
         show, room = self._out.show, self._out.room
         self._reasoning = MarkdownColumn(
             show,
@@ -250,6 +270,26 @@ class NotebookView:
         self._finalized = False
         self._finished = False
         self._error_id: str | None = None
+
+    def new_round(self) -> None:
+        """End this request's output; the next request (after tool calls) draws below it."""
+        self._ensure_top()
+        self._finalize()
+        self._start()
+
+    def info(self, message: str, *, kind: str = "info") -> None:
+        """A lasting line below what is shown: ``kind`` is info, tool or tool-error."""
+        self._ensure_top()
+        css, style, mark = _INFO_KINDS.get(kind, _INFO_KINDS["info"])
+        self._out.show(_new_id(), _line(css, f"{mark}{message}", style), f"{mark}{message}")
+
+    def sources(self, sources: list[WebSource]) -> None:
+        """The web search's sources, numbered, under the answer."""
+        if not sources:
+            return
+        self._ensure_top()
+        self._finalize()
+        self._out.show(_new_id(), sources_html(sources), sources_text(sources))
 
     def waiting(self, elapsed: float) -> None:
         """Show "Waiting for {model}… N s"; redraws only when N changes."""

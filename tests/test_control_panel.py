@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -337,3 +338,38 @@ def test_a_closed_panel_shows_as_text(session: Session) -> None:
     assert opened._repr_mimebundle_() == {
         "text/plain": "<glm-magics control panel: glm-4-7-flash, closed>"
     }
+
+
+def test_the_panel_searches_and_calls_tools(session: Session, panel: ControlPanel) -> None:
+    from glm_magics.tools import registered_tools, tool, unregister
+
+    @tool
+    def double(x: int) -> int:
+        """Double a number."""
+        return 2 * x
+
+    try:
+        panel.fields["search"].value = True
+        assert session.magics.search is True
+        ask(panel, "Double a number, and search for it")
+    finally:
+        unregister(double)
+        session.magics.search = False
+    assert not len(registered_tools)
+    first, second = [r.body for r in session.server.requests if r.method == "POST"][-2:]
+    assert [t["type"] for t in first["tools"]] == ["function", "web_search"]
+    assert second["messages"][-1] == {"role": "tool", "tool_call_id": ANY, "content": "2"}
+    shown = panel._sink.html()
+    assert "double(x=1) → 2" in shown and "glm-sources" in shown
+    assert "finish: tool_calls" in shown and "finish: stop" in shown
+
+
+def test_the_panel_uses_the_chosen_endpoint(session: Session, panel: ControlPanel) -> None:
+    panel.fields["api"].value = "messages"
+    try:
+        assert session.magics.api == "messages"
+        ask(panel, "Hello over the messages endpoint")
+    finally:
+        session.magics.api = "chat"
+    assert [r for r in session.server.requests if r.method == "POST"][-1].path == "/v1/messages"
+    assert "finish: stop" in panel._sink.html()

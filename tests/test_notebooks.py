@@ -102,3 +102,26 @@ def test_panel_notebook_runs_on_the_local_server() -> None:
     assert "picker lists: ('sales',)" in text("import pandas as pd")
     assert "copy the code" in text('panel.prompt.value = "Plot units by region."')
     assert "closed" in text("panel.close()")
+
+
+@pytest.mark.notebook
+def test_tools_and_search_notebook_runs_on_the_local_server() -> None:
+    code = error_free_code_cells(execute("tools-and-search.ipynb"))
+
+    def text(prefix: str) -> str:
+        return outputs_text(next(c for c in code if c.source.startswith(prefix)))
+
+    assert "Valid JSON" in text("%%glm --json")
+    assert "'you_asked'" in text("city.json")
+    assert "'required': ['city']" in text("from glm_magics.tools import function_schema")
+    trip = text("%%glm --tools km_to_miles -o trip")
+    assert "km_to_miles(km=1.5) → 0.93" in trip and "finish: tool_calls" in trip
+    assert "KeyError" in trip and "finish: stop" in trip
+    search = text("%%glm --search")
+    assert "$0.033" in search and "glm-sources" in search
+    assert "example.org/glm-magics-local-test/1" in text("[(source.title")
+    assert "finish: stop" in text("%%glm --api responses")
+    marathon = text("%%glm --api messages")
+    assert "km_to_miles" in marathon and "finish: stop" in marathon
+    usage = text("%glm usage")
+    assert "web searches     1 x $0.033 = $0.033" in usage

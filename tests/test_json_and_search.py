@@ -1,0 +1,169 @@
+"""JSON mode, the built-in web search and ``%glm usage``, through the magics and the client."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from IPython.core.error import UsageError
+
+from glm_magics import ChatResult, GLMClient
+from glm_magics.errors import JSONAnswerError
+from glm_magics.plain_view import PlainView
+from glm_magics.testing import Reply
+from glm_magics.web_search import SearchOptions, WebSource, sources_html
+from tests.conftest import Session
+
+SOURCES = [
+    {
+        "title": "GLM-4.7 release notes",
+        "link": "https://example.org/glm-4-7",
+        "content": "GLM-4.7 was released…",
+        "media": "example.org",
+        "publish_date": "2025-12-22",
+        "refer": "ref_1",
+        "icon": "",
+    },
+    {"title": "<b>Second</b> source", "link": "javascript:alert(1)", "refer": "ref_2"},
+]
+
+
+def test_json_mode_sends_response_format_and_parses(session: Session) -> None:
+    session.server.queue(Reply(text='{"city": "Lisbon", "population": 545000}'))
+    session.cell("--json -o r", "Lisbon as JSON")
+    assert session.server.requests[-1].body["response_format"] == {"type": "json_object"}
+    result = session.shell.user_ns["r"]
+    assert result.json == {"city": "Lisbon", "population": 545000}
+    html = session.publisher.final_html()
+    assert "Valid JSON (dict with 2 entries)" in html and "glm-error" not in html
+
+
+def test_invalid_json_is_a_clear_error_and_keeps_the_text(session: Session) -> None:
+    session.server.queue(Reply(text='{"city": "Lisbon", population: }'))
+    session.cell("--json -o r", "Lisbon as JSON")
+    html = session.publisher.final_html()
+    assert "glm-error" in html and "not valid JSON" in html and "line 1, column 20" in html
+    result = session.shell.user_ns["r"]
+    assert result.text == '{"city": "Lisbon", population: }'
+    with pytest.raises(JSONAnswerError) as failure:
+        _ = result.json
+    assert failure.value.text == result.text
+
+
+def test_json_in_a_fence_and_the_json_setting(session: Session) -> None:
+    session.magics.json = True
+    session.server.queue(Reply(text="```json\n[1, 2, 3]\n```"))
+    session.line("three numbers as JSON")
+    assert session.server.requests[-1].body["response_format"] == {"type": "json_object"}
+    assert "Valid JSON (list with 3 entries)" in session.publisher.final_html()
+    with pytest.raises(JSONAnswerError, match="empty"):
+        _ = ChatResult(text=" \n").json
+
+
+def test_search_options_reach_the_request(session: Session) -> None:
+    session.server.queue(Reply(text="Found it [1].", web_search=SOURCES))
+    session.cell(
+        "--search --search-count 7 --search-domain example.org --search-recency oneWeek "
+        "--search-prompt 'Cite as [n]' -o r",
+        "What is new in GLM-4.7?",
+    )
+    tools = session.server.requests[-1].body["tools"]
+    assert tools == [
+        {
+            "type": "web_search",
+            "web_search": {
+                "enable": True,
+                "search_result": True,
+                "count": 7,
+                "search_domain_filter": "example.org",
+                "search_recency_filter": "oneWeek",
+                "search_prompt": "Cite as [n]",
+            },
+        }
+    ]
+    result = session.shell.user_ns["r"]
+    assert [s.title for s in result.sources] == ["GLM-4.7 release notes", "<b>Second</b> source"]
+    html = session.publisher.final_html()
+    assert 'class="glm-sources"' in html
+    assert '<a href="https://example.org/glm-4-7"' in html and "2025-12-22" in html
+    assert "javascript:" not in html and "&lt;b&gt;Second&lt;/b&gt; source" in html
+    assert html.index("Found it") < html.index("glm-sources") < html.index("glm-status")
+
+
+def test_no_search_results_and_bad_options(session: Session) -> None:
+    session.cell("--search --no-search-results", "Anything new?")
+    body = session.server.requests[-1].body
+    assert body["tools"][0]["web_search"]["search_result"] is False
+    with pytest.raises(UsageError, match="between 1 and 50"):
+        session.cell("--search-count 0", "x")
+    with pytest.raises(UsageError, match="one domain"):
+        session.cell("--search --search-domain 'a b'", "x")
+
+
+def test_search_cost_is_said_once_and_counted(session: Session) -> None:
+    session.magics._search_cost_shown = False
+    session.magics.usage.reset()
+    session.cell("--search", "first search")
+    assert "$0.033" in session.publisher.final_html()
+    session.publisher.messages.clear()
+    session.cell("--search", "second search")
+    assert "$0.033" not in session.publisher.final_html()
+    session.cell("", "no search this time")
+    assert session.magics.usage.searches == 2
+    assert session.magics.usage.search_cost == pytest.approx(0.066)
+
+
+def test_the_local_server_answers_a_search_with_stand_in_sources(session: Session) -> None:
+    session.cell("--search --search-count 2 -o r", "news about GLM")
+    result = session.shell.user_ns["r"]
+    assert len(result.sources) == 2
+    assert all(s.link.startswith("https://example.org/") for s in result.sources)
+
+
+def test_sources_come_with_a_non_streamed_answer_too(session: Session) -> None:
+    session.server.queue(Reply(text="Found [1].", web_search=SOURCES[:1]))
+    with GLMClient(base_url=session.server.base_url) as client:
+        result = client.chat(
+            [{"role": "user", "content": "x"}], stream=False, tools=[SearchOptions().tool()]
+        )
+    assert result.sources == [WebSource.from_payload(SOURCES[0])]
+
+
+def test_usage_reports_the_session(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    session.magics.usage.reset()
+    session.server.queue(
+        Reply(
+            text="one",
+            usage={
+                "prompt_tokens": 100,
+                "completion_tokens": 40,
+                "total_tokens": 140,
+                "prompt_tokens_details": {"cached_tokens": 30},
+                "completion_tokens_details": {"reasoning_tokens": 25},
+            },
+        ),
+        Reply(text="two", web_search=SOURCES[:1]),
+        Reply.error(400, "1214", "bad request"),
+    )
+    session.cell("", "one")
+    session.cell("--search", "two")
+    session.cell("", "three")
+    capsys.readouterr()
+    session.line("usage")
+    report = capsys.readouterr().out
+    assert "requests         3 (1 failed)" in report
+    assert "(30 cached)" in report and "(25 reasoning)" in report
+    assert "web searches     1 x $0.033 = $0.033" in report
+
+
+def test_plain_view_lists_sources_and_tool_lines() -> None:
+    stream = io.StringIO()
+    view = PlainView("glm", stream=stream, color=False)
+    view.text("Answer [1].")
+    view.sources([WebSource.from_payload(SOURCES[0])])
+    view.info("f(x=1) → 2", kind="tool")
+    view.finish("done")
+    shown = stream.getvalue()
+    assert "Sources:\n  [1] GLM-4.7 release notes <https://example.org/glm-4-7>" in shown
+    assert "tool: f(x=1) → 2" in shown
+    assert sources_html([]) == ""

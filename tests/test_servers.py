@@ -1,0 +1,137 @@
+"""Where the model runs: presets, inline ``<think>`` reasoning, published parameter ranges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from IPython.core.error import UsageError
+
+from glm_magics.config import settings
+from glm_magics.testing import Reply
+from tests.conftest import Session
+
+
+@pytest.fixture
+def preset_session(session: Session) -> Iterator[Session]:
+    try:
+        yield session
+    finally:
+        session.magics.preset = None
+
+
+def test_a_preset_sets_url_model_and_key_variable(
+    preset_session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    magics = preset_session.magics
+    preset_session.line("config preset=vllm")
+    assert magics.base_url == "http://localhost:8000/v1"
+    assert magics.model == "zai-org/GLM-4.7-Flash"
+    preset_session.line("config preset=Z.ai")
+    assert magics.preset == "zai" and magics.base_url == "https://api.z.ai/api/paas/v4"
+    assert settings.key_env == "ZAI_API_KEY"
+    capsys.readouterr()
+    preset_session.line("config")
+    shown = capsys.readouterr().out
+    assert "https://api.z.ai/api/paas/v4" in shown and "'zai'" in shown
+    preset_session.line("config preset=none")
+    assert magics.base_url is None and magics.model is None
+    assert settings.key_env == "EMPIRIOLABS_API_KEY"
+
+
+def test_an_unknown_preset_is_a_usage_error(preset_session: Session) -> None:
+    with pytest.raises(UsageError, match="ollama"):
+        preset_session.line("config preset=olama")
+    assert preset_session.magics.preset is None
+
+
+def test_inline_think_tags_go_to_the_reasoning(session: Session) -> None:
+    session.server.queue(
+        Reply(text="<think>Two plus two.</think>\nIt is **4**.", chunk_size=1),
+    )
+    session.cell("-o r", "2 + 2?")
+    result = session.shell.user_ns["r"]
+    assert (result.reasoning, result.text) == ("Two plus two.", "It is **4**.")
+    html = session.publisher.final_html()
+    assert "<details" in html and "Two plus two." in html
+    assert "&lt;think&gt;" not in html and "<strong>4</strong>" in html
+
+
+def test_a_later_think_tag_is_plain_text(session: Session) -> None:
+    session.server.queue(Reply(text="Use <think> tags like this.", chunk_size=2))
+    session.cell("-o r", "tags?")
+    result = session.shell.user_ns["r"]
+    assert result.text == "Use <think> tags like this." and result.reasoning == ""
+
+
+def local_preset(session: Session, name: str) -> None:
+    """The preset's wire details, but sent to the local test server."""
+    session.line(f"config preset={name}")
+    session.magics.base_url = session.server.base_url
+    session.magics.model = "glm-4.7-flash"
+
+
+@pytest.mark.parametrize(
+    ("preset", "on", "off"),
+    [
+        (
+            "vllm",
+            {"chat_template_kwargs": {"enable_thinking": True}},
+            {"chat_template_kwargs": {"enable_thinking": False}},
+        ),
+        (
+            "llamacpp",
+            {"chat_template_kwargs": {"enable_thinking": True}},
+            {"chat_template_kwargs": {"enable_thinking": False}},
+        ),
+        ("ollama", {}, {"reasoning_effort": "none"}),
+        ("zai", {"thinking": {"type": "enabled"}}, {"thinking": {"type": "disabled"}}),
+    ],
+)
+def test_thinking_is_sent_in_each_servers_form(
+    preset_session: Session, preset: str, on: dict[str, object], off: dict[str, object]
+) -> None:
+    local_preset(preset_session, preset)
+    for flag, expected in (("--think", on), ("--no-think", off)):
+        preset_session.cell(flag, "hello")
+        body = preset_session.server.requests[-1].body
+        fields = {
+            k: body[k]
+            for k in ("thinking", "chat_template_kwargs", "reasoning_effort")
+            if k in body
+        }
+        assert fields == expected, (preset, flag, body)
+
+
+def test_fields_a_local_server_ignores_are_left_out_and_said(preset_session: Session) -> None:
+    local_preset(preset_session, "vllm")
+
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    preset_session.shell.user_ns["add"] = add
+    try:
+        preset_session.cell("--tools add --no-sample --search", "1+2")
+    finally:
+        preset_session.shell.user_ns.pop("add")
+    first = [r.body for r in preset_session.server.requests if r.method == "POST"][-2]
+    assert "tool_stream" not in first and "do_sample" not in first
+    assert [t["type"] for t in first["tools"]] == ["function"]
+    shown = preset_session.publisher.all_text()
+    assert "Not sent to this vllm server" in shown and "web_search" in shown
+
+
+def test_the_models_published_ranges_are_checked_before_sending(session: Session) -> None:
+    from glm_magics.testing import LocalGLMServer
+
+    narrow = {"temperature": {"min": 0.0, "max": 0.7, "default": 0.6}}
+    with LocalGLMServer(model_parameters=narrow) as server:
+        session.magics.base_url = server.base_url
+        with pytest.raises(UsageError, match="published schema"):
+            session.cell("-t 0.9", "hot")
+        assert [r.method for r in server.requests] == ["GET"]  # the schema, nothing sent
+        session.cell("-t 0.5", "warm")
+        session.cell("-t 0.6", "warm again")
+        assert [r.method for r in server.requests] == ["GET", "POST", "POST"]  # cached
+    session.magics._schemas.clear()
