@@ -168,7 +168,16 @@ class GLMClient:
         api: str = "chat",
         **params: Any,
     ) -> ChatResult:
-        """Send ``messages`` and return the whole :class:`ChatResult` (``api`` as in stream)."""
+        """Send ``messages`` and return the whole :class:`ChatResult` (``api`` as in stream).
+
+        ``tools`` may hold plain Python functions next to tool dicts: the client then
+        runs the call loop itself (see :meth:`chat_with_functions`).
+        """
+        tools = params.get("tools")
+        if isinstance(tools, list | tuple) and any(callable(t) for t in tools):
+            return self.chat_with_functions(
+                messages, model, stream=stream, on_retry=on_retry, api=api, **params
+            )
         if stream:
             with self.stream(messages, model, api, **params) as chat_stream:
                 for event in chat_stream:
@@ -190,6 +199,52 @@ class GLMClient:
         if protocol.name == "chat":
             return parse_completion(payload, model_id)
         return parse_whole_body(payload, protocol.accumulator(model_id))
+
+    def chat_with_functions(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        *,
+        tools: Sequence[Any],
+        max_rounds: int = 5,
+        **options: Any,
+    ) -> ChatResult:
+        """Answer with Python functions as tools: run the calls the model asks for.
+
+        Functions in ``tools`` are described from their signatures and docstrings
+        (:mod:`glm_magics.tools`); dicts (a web search) are sent as they are. Only
+        those functions can run; a raising one sends its error to the model. After
+        ``max_rounds`` rounds of calls a :class:`~glm_magics.errors.ToolLoopError`
+        carries the last answer::
+
+            def add(a: int, b: int) -> int:
+                "Add two numbers."
+                return a + b
+
+            client.chat([{"role": "user", "content": "2 + 40?"}], tools=[add]).text
+        """
+        from glm_magics.errors import ToolLoopError
+        from glm_magics.tools import ToolRegistry, run_tool_calls, tool_message
+
+        registry = ToolRegistry()
+        others = []
+        for entry in tools:
+            if callable(entry):
+                registry.add(entry)
+            else:
+                others.append(entry)
+        sent = list(messages)
+        for _ in range(max_rounds + 1):
+            result = self.chat(sent, model, tools=[*registry.schemas(), *others], **options)
+            if result.finish_reason != "tool_calls" or not result.tool_calls:
+                return result
+            outcomes = run_tool_calls(result.tool_calls, registry)
+            sent += [result.to_message(), *(tool_message(done) for done in outcomes)]
+        raise ToolLoopError(
+            f"The model still asked for tool calls after {max_rounds} rounds; raise "
+            "max_rounds or simplify the question.",
+            partial=result,
+        )
 
     def _with_retries(
         self,

@@ -208,3 +208,43 @@ def test_usage_counts_every_round(
     session.line("usage")
     report = capsys.readouterr().out
     assert "requests         2" in report and "tool calls       1" in report
+
+
+def test_the_client_runs_python_functions_too(tools_session: Session) -> None:
+    from glm_magics import GLMClient
+    from glm_magics.errors import ToolLoopError
+
+    session = tools_session
+    session.server.queue(
+        Reply(tool_calls=[ToolCallSpec("add", '{"a": 2, "b": 40}')]), Reply(text="42")
+    )
+    with GLMClient(base_url=session.server.base_url) as client:
+        result = client.chat([{"role": "user", "content": "2 + 40?"}], tools=[add])
+        assert result.text == "42"
+        assert posts(session)[-1]["messages"][-1]["content"] == "42"
+        session.server.queue(
+            *[Reply(tool_calls=[ToolCallSpec("add", '{"a": 1, "b": 1}')]) for _ in range(3)]
+        )
+        with pytest.raises(ToolLoopError) as stopped:
+            client.chat([{"role": "user", "content": "loop"}], tools=[add], max_rounds=1)
+        assert stopped.value.partial is not None
+
+
+@pytest.mark.parametrize("case", ["thinking", "tool"])
+@pytest.mark.parametrize("streamed", [True, False])
+def test_every_recorded_tool_exchange_replays(
+    tools_session: Session, case: str, streamed: bool
+) -> None:
+    session = tools_session
+    kind = "-stream" if streamed else ""
+    suffix = "sse" if streamed else "json"
+    session.server.queue(
+        Reply.from_recorded(RECORDED / f"{case}{kind}-turn0.response.{suffix}"),
+        Reply.from_recorded(RECORDED / f"{case}{kind}-turn1.response.{suffix}"),
+    )
+    flags = "" if streamed else "--no-stream"
+    recorded = json.loads((RECORDED / f"{case}{kind}-turn1.request.json").read_text())
+    system, question = (m["content"] for m in recorded["messages"][:2])
+    session.cell(f"--tools weather {flags} -s '{system}' -o r", question)
+    assert posts(session)[-1]["messages"] == recorded["messages"]
+    assert session.shell.user_ns["r"].finish_reason == "stop"
