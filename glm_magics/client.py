@@ -67,6 +67,8 @@ class GLMClient:
     request: first the session settings (``%glm config``), then the environment
     (``EMPIRIOLABS_API_KEY``, ``GLM_BASE_URL``, ``GLM_MODEL``), then the defaults.
     A key is required except for servers on this machine (``localhost``).
+    ``preset="vllm"`` (see :mod:`glm_magics.presets`) supplies that server's base
+    URL and model unless given, and how it takes thinking on/off.
     """
 
     def __init__(
@@ -89,9 +91,10 @@ class GLMClient:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         self._settings = settings if settings is not None else default_settings
         self._api_key = Secret(api_key) if isinstance(api_key, str) else api_key
-        self._base_url = base_url
-        self._model = model
-        self._preset = get_preset(preset).name if preset is not None else None
+        chosen = get_preset(preset) if preset is not None else None
+        self._preset = chosen.name if chosen is not None else None
+        self._base_url = base_url or (chosen.base_url if chosen is not None else None)
+        self._model = model or (chosen.model if chosen is not None else None)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(

@@ -135,3 +135,16 @@ def test_the_models_published_ranges_are_checked_before_sending(session: Session
         session.cell("-t 0.6", "warm again")
         assert [r.method for r in server.requests] == ["GET", "POST", "POST"]  # cached
     session.magics._schemas.clear()
+
+
+def test_the_client_takes_a_preset() -> None:
+    from glm_magics import GLMClient
+
+    with GLMClient(preset="vllm") as client:
+        assert (client.base_url, client.model) == (
+            "http://localhost:8000/v1",
+            "zai-org/GLM-4.7-Flash",
+        )
+    with GLMClient(preset="ollama", base_url="http://gpu-box:11434/v1") as client:
+        assert client.base_url == "http://gpu-box:11434/v1" and client.preset is not None
+        assert client.preset.name == "ollama"
