@@ -128,7 +128,7 @@ class PlainView:
 
     def info(self, message: str, *, kind: str = "info") -> None:
         """Print a lasting line (tool calls get a ``tool:`` prefix)."""
-        prefix = "tool: " if kind.startswith("tool") else ""
+        prefix = "tool call: " if kind.startswith("tool") else ""
         line = f"{prefix}{_printable(message)}"
         self.notice(self._paint(line, _YELLOW) if kind == "tool-error" else line)
 

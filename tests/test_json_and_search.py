@@ -165,5 +165,5 @@ def test_plain_view_lists_sources_and_tool_lines() -> None:
     view.finish("done")
     shown = stream.getvalue()
     assert "Sources:\n  [1] GLM-4.7 release notes <https://example.org/glm-4-7>" in shown
-    assert "tool: f(x=1) → 2" in shown
+    assert "tool call: f(x=1) → 2" in shown
     assert sources_html([]) == ""

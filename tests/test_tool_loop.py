@@ -71,7 +71,7 @@ def test_recorded_tool_exchange_replays_through_the_loop(tools_session: Session)
         assert sent_tool["function"][key] == recorded_tool["function"][key]
     result = session.shell.user_ns["r"]
     assert result.finish_reason == "stop" and "hot" in result.text
-    assert "🔧 weather(location='Florence') → 40 C" in session.publisher.all_text()
+    assert "tool call: weather(location='Florence') → 40 C" in session.publisher.all_text()
     html = session.publisher.final_html()
     assert html.count("glm-status") == 2  # one per request
     assert "finish: tool_calls" in html and "finish: stop" in html

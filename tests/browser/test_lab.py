@@ -194,3 +194,45 @@ def test_without_the_extension_the_fallback_inserts_one_joined_cell(
     final = nb.final_output(ASK)
     assert final.status and not final.error, final
     check_inserted(nb, ["\n\n".join(block.rstrip("\n") for block in CODE_BLOCKS)])
+
+
+TOOLS_SETUP = """\
+%load_ext glm_magics
+from glm_magics.testing import LocalGLMServer, Reply, ToolCallSpec
+server = LocalGLMServer().start()
+server.queue(
+    Reply(reasoning="Doubling first.", tool_calls=[ToolCallSpec("double", '{"x": 21}')]),
+    Reply(text="It is **42** [1].", web_search=[
+        {"title": "<img src=x onerror='window.__glm_pwned=4'>Bad",
+         "link": "javascript:window.__glm_pwned=5"},
+        {"title": "Doubling, explained", "link": "https://example.org/doubling",
+         "media": "example.org"},
+    ]),
+)
+%glm config base_url={server.base_url}
+
+def double(x: int) -> int:
+    \"\"\"Double a whole number.\"\"\"
+    return 2 * x"""
+
+
+def test_tool_calls_and_sources_show_safely(open_in_lab: OpenNotebook) -> None:
+    nb = open_in_lab("tools.ipynb", [TOOLS_SETUP, "%%glm --tools double --search\nDouble 21"])
+    nb.run(0)
+    nb.run(ASK)
+    final = nb.final_output(ASK)
+    assert "finish: stop" in final.status and not final.error, final
+    cell = nb.cell(ASK)
+    expect(cell.locator(".glm-tool")).to_contain_text("double(x=21) → 42")
+    expect(cell.locator(".glm-info").first).to_contain_text("$0.033")
+    sources = cell.locator(".glm-sources li")
+    expect(sources).to_have_count(2)
+    links = cell.locator(".glm-sources a")
+    expect(links).to_have_count(1)  # the javascript: source is text, not a link
+    assert links.first.get_attribute("href") == "https://example.org/doubling"
+    assert "noopener" in (links.first.get_attribute("rel") or "")
+    assert cell.locator(".glm-sources img").count() == 0
+    sources.first.click()
+    nb.page.wait_for_timeout(300)
+    assert nb.page.evaluate("typeof window.__glm_pwned") == "undefined"
+    assert "finish: tool_calls" in cell.inner_text()  # the tool round has its own status
