@@ -264,7 +264,9 @@ class Asking:
             notes.append(f"{dropped} oldest turn(s) left out to fit the context window")
         if notes:
             view.notice("; ".join(notes))
-        if search is not None and not self._search_cost_shown:
+        preset = client.preset
+        searches = preset is None or preset.supports_web_search
+        if search is not None and searches and not self._search_cost_shown:
             self._search_cost_shown = True
             view.info(
                 f"Web search is on: each request with it costs ${SEARCH_COST_USD} on the "

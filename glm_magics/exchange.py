@@ -50,13 +50,14 @@ class Request:
     json_mode: bool = False
     max_rounds: int = 5
 
-    def body_params(self, *, tool_stream: bool = True) -> dict[str, Any]:
-        """``params`` plus the tools, search and JSON mode entries."""
+    def body_params(self) -> dict[str, Any]:
+        """``params`` plus the tools, search and JSON mode entries (with ``tool_stream``
+        when streaming function tools; a preset's server that lacks it drops it)."""
         params = dict(self.params)
         if self.json_mode:
             params["response_format"] = "json_object"
         tools: list[dict[str, Any]] = list(self.tools.schemas()) if self.tools else []
-        if tools and self.stream and tool_stream:
+        if tools and self.stream:
             params["tool_stream"] = True
         if self.search is not None:
             tools.append(self.search.tool())
@@ -84,7 +85,6 @@ def run_exchange(
     *,
     usage: SessionUsage | None = None,
     on_stream: Callable[[ChatStream], None] | None = None,
-    tool_stream: bool = True,
 ) -> Exchange:
     """Ask, run requested tools, ask again... until the answer (see the module docstring).
 
@@ -93,7 +93,9 @@ def run_exchange(
     """
     from glm_magics.tools import run_tool_calls, tool_message
 
-    params = request.body_params(tool_stream=tool_stream)
+    params = request.body_params()
+    preset = client.preset
+    searched = request.search is not None and (preset is None or preset.supports_web_search)
     sent = list(messages)
     steps: list[dict[str, Any]] = []
     rounds = 0
@@ -102,9 +104,7 @@ def run_exchange(
         result = outcome.result
         result.model = result.model or request.model
         if usage is not None:
-            usage.record(
-                result, searched=request.search is not None, failed=outcome.error is not None
-            )
+            usage.record(result, searched=searched, failed=outcome.error is not None)
         wants_tools = (
             outcome.error is None
             and request.tools is not None

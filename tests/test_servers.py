@@ -111,6 +111,8 @@ def test_fields_a_local_server_ignores_are_left_out_and_said(preset_session: Ses
         return a + b
 
     preset_session.shell.user_ns["add"] = add
+    preset_session.magics._search_cost_shown = False
+    searches = preset_session.magics.usage.searches
     try:
         preset_session.cell("--tools add --no-sample --search", "1+2")
     finally:
@@ -120,6 +122,8 @@ def test_fields_a_local_server_ignores_are_left_out_and_said(preset_session: Ses
     assert [t["type"] for t in first["tools"]] == ["function"]
     shown = preset_session.publisher.all_text()
     assert "Not sent to this vllm server" in shown and "web_search" in shown
+    assert "$0.033" not in shown  # no search was sent, so none is billed or counted
+    assert preset_session.magics.usage.searches == searches
 
 
 def test_the_models_published_ranges_are_checked_before_sending(session: Session) -> None:
