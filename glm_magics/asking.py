@@ -10,6 +10,7 @@ methods (:meth:`Asking.compose`, :meth:`Asking.session_params`, :meth:`Asking.as
 from __future__ import annotations
 
 import sys
+import threading
 from collections import ChainMap
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ class Asking:
     _notes: list[str]
     _schemas: SchemaCache
     _schema_http: GLMClient | None
+    _client_lock: threading.Lock
     _search_cost_shown: bool
 
     if TYPE_CHECKING:
@@ -258,8 +260,10 @@ class Asking:
             raise UsageError(str(exc)) from None
         if view is None:
             view = self._view(model_id, show_reasoning)
-        notes = list(self._notes if notes is None else notes)
-        self._notes.clear()
+        if notes is None:  # a cell's own notes; the panel passes its own
+            notes = self._notes[:]
+            self._notes.clear()
+        notes = list(notes)
         if dropped:
             notes.append(f"{dropped} oldest turn(s) left out to fit the context window")
         if notes:
@@ -336,9 +340,10 @@ class Asking:
 
         from glm_magics.client import GLMClient
 
-        if self._schema_http is None:
-            self._schema_http = GLMClient(timeout=httpx.Timeout(3.0), max_retries=0)
-        return self._schema_http
+        with self._client_lock:
+            if self._schema_http is None:
+                self._schema_http = GLMClient(timeout=httpx.Timeout(3.0), max_retries=0)
+            return self._schema_http
 
     @staticmethod
     def _interrupted_early(view: StreamView, model: str) -> ChatResult:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from glm_magics import __version__
-from glm_magics.config import Secret, Settings
+from glm_magics.config import API_KEY_ENV, Secret, Settings
 from glm_magics.config import settings as default_settings
 from glm_magics.errors import (
     APIConnectionError,
@@ -42,7 +42,7 @@ from glm_magics.errors import (
 from glm_magics.events import RetryScheduled
 from glm_magics.params import build_params
 from glm_magics.presets import Preset, adapt_params, get_preset, preset_for_url
-from glm_magics.protocols import StreamAccumulator, WireProtocol, check_messages, wire_protocol
+from glm_magics.protocols import StreamAccumulator, WireProtocol, wire_protocol
 from glm_magics.results import ChatResult
 from glm_magics.retry import RetryPolicy, describe_failure, is_retryable, parse_retry_after
 from glm_magics.stream import ChatStream, ChunkAccumulator, error_fields
@@ -303,7 +303,7 @@ class GLMClient:
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from None
         if response.status_code >= 400:
-            raise _status_error(response)
+            raise self._scrubbed(_status_error(response))
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -311,8 +311,14 @@ class GLMClient:
 
     # -- plumbing ---------------------------------------------------------------
 
+    @property
+    def key_env(self) -> str:
+        """The environment variable the key comes from: the preset's, else the default."""
+        preset = self.preset
+        return (preset.api_key_env if preset is not None else None) or API_KEY_ENV
+
     def _resolve_key(self) -> Secret | None:
-        return self._settings.resolve_api_key(self._api_key)
+        return self._settings.resolve_api_key(self._api_key, env=self.key_env)
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {
@@ -325,7 +331,7 @@ class GLMClient:
             headers["Authorization"] = f"Bearer {key.reveal()}"
         elif urlsplit(self.base_url).hostname not in _LOCAL_HOSTS:
             raise ConfigurationError(
-                "No API key: set the EMPIRIOLABS_API_KEY environment variable, run "
+                f"No API key: set the {self.key_env} environment variable, run "
                 "`%glm key` to type it (kept in memory only), or point base_url at a "
                 "local server."
             )
@@ -340,12 +346,11 @@ class GLMClient:
         *,
         stream: bool,
     ) -> dict[str, Any]:
-        checked = check_messages(messages)
         fields = build_params(params)
         preset = self.preset
         if preset is not None:
             fields, _ = adapt_params(preset, fields)
-        return protocol.body(checked, model, fields, stream=stream)
+        return protocol.body(messages, model, fields, stream=stream)
 
     @property
     def preset(self) -> Preset | None:

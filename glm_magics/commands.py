@@ -100,11 +100,11 @@ class LineCommands:
         if not assignments:
             client = self.client()
             try:
-                key = settings.resolve_api_key()
-                client.base_url  # noqa: B018 - a bad $GLM_BASE_URL is reported here
+                key_env = client.key_env  # a bad $GLM_BASE_URL is reported here
+                key = settings.resolve_api_key(env=key_env)
             except ConfigurationError as exc:
                 raise UsageError(str(exc)) from None
-            source = "session (%glm key)" if settings.api_key else f"${settings.key_env}"
+            source = "session (%glm key)" if settings.api_key else f"${key_env}"
             lines = [
                 f"api_key          {'set, from ' + source if key else 'not set'}",
                 f"base_url         {client.base_url}",

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "KNOWN_MODELS",
     "MODEL_ENV",
+    "ZAI_KEY_ENV",
     "Secret",
     "Settings",
     "settings",
@@ -29,6 +30,7 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.empiriolabs.ai/v1"
 DEFAULT_MODEL = "glm-4-7-flash"
 API_KEY_ENV = "EMPIRIOLABS_API_KEY"
+ZAI_KEY_ENV = "ZAI_API_KEY"
 BASE_URL_ENV = "GLM_BASE_URL"
 MODEL_ENV = "GLM_MODEL"
 #: Offered when a service's model list cannot be read: this service's id, then Z.ai's.
@@ -84,20 +86,20 @@ class Settings:
     api_key: Secret | None = None
     base_url: str | None = None
     model: str | None = None
-    key_env: str = API_KEY_ENV
-    """The environment variable holding the key (a preset may name another)."""
     preset: str | None = None
     """The preset named with ``%glm config preset=...`` (see :mod:`glm_magics.presets`)."""
 
-    def resolve_api_key(self, explicit: str | Secret | None = None) -> Secret | None:
-        """Explicit, then settings, then ``$key_env`` (``EMPIRIOLABS_API_KEY`` by default);
-        ``None`` if none is set."""
+    def resolve_api_key(
+        self, explicit: str | Secret | None = None, *, env: str = API_KEY_ENV
+    ) -> Secret | None:
+        """Explicit, then settings, then the variable ``env`` (``EMPIRIOLABS_API_KEY``
+        unless a preset names another); ``None`` if none is set."""
         if explicit is not None:
             return explicit if isinstance(explicit, Secret) else Secret(explicit)
         if self.api_key is not None:
             return self.api_key
-        env = os.environ.get(self.key_env, "").strip()
-        return Secret(env) if env else None
+        value = os.environ.get(env, "").strip()
+        return Secret(value) if value else None
 
     def resolve_base_url(self, explicit: str | None = None) -> str:
         """Explicit, then settings, then ``GLM_BASE_URL``, then the default service."""
@@ -109,9 +111,13 @@ class Settings:
         return explicit or self.model or os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL
 
     def scrub(self, text: str) -> str:
-        """``text`` with the session's key replaced by ``***`` (a server may echo it)."""
-        key = self.resolve_api_key()
-        return text.replace(key.reveal(), "***") if key is not None else text
+        """``text`` with any key this session could send replaced by ``***`` (a server
+        may echo it)."""
+        for env in (API_KEY_ENV, ZAI_KEY_ENV):
+            key = self.resolve_api_key(env=env)
+            if key is not None:
+                text = text.replace(key.reveal(), "***")
+        return text
 
 
 def check_base_url(url: str) -> str:

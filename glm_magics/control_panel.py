@@ -41,6 +41,7 @@ __all__ = ["ControlPanel", "WidgetSink"]
 
 _log = logging.getLogger("glm_magics")
 _MODELS_TIMEOUT = 3.0
+_FRAMES_SECTION = 1  # the accordion's "DataFrame context"
 _ERROR_STYLE = "color:#b91c1c"
 _INFO_STYLE = "color:#374151"
 _MUTED_STYLE = "color:#6b7280;font-size:0.85em"
@@ -104,6 +105,8 @@ class ControlPanel:
         self._stream: ChatStream | None = None
         self._stop_requested = threading.Event()
         self._closed = False
+        self._hold_preview = False
+        self._asked = ""
 
         self.prompt = widgets.Textarea(
             placeholder="Ask GLM… (Shift+Enter sends)",
@@ -154,8 +157,8 @@ class ControlPanel:
             ]
         )
         self.widget.add_class("glm-panel")
-        self._guarded_observe(self.frames, self.update_preview)
-        self._guarded_observe(self.fields["rows"], self.update_preview)
+        self._guarded_observe(self.frames, self._preview_if_shown)
+        self._guarded_observe(self.fields["rows"], self._preview_if_shown)
         self._guarded_observe(self.sections, self._section_opened, names="selected_index")
         self._events = getattr(magics.shell, "events", None)
         if self._events is not None:
@@ -217,6 +220,7 @@ class ControlPanel:
         )
         self._stop_requested.clear()
         self._stream = None
+        self._asked = self.prompt.value
         self._set_running(True)
         self._say("")
         self._thread = threading.Thread(
@@ -244,12 +248,14 @@ class ControlPanel:
 
     def clear(self) -> None:
         """Forget the conversation (shared with the magics) and the shown answer."""
+        if self.running:
+            self._say("A request is running: wait for it or press Stop, then clear.")
+            return
         count = len(self.magics.conversation)
         self.magics.conversation.reset()
-        if not self.running:
-            self._sink.clear()
-            self.last_result = None
-            self.insert_button.disabled = True
+        self._sink.clear()
+        self.last_result = None
+        self.insert_button.disabled = True
         self.refresh_history()
         self._say(f"Conversation cleared ({count} turns).")
 
@@ -311,22 +317,34 @@ class ControlPanel:
         )
 
     def refresh_frames(self) -> None:
-        """List the notebook's DataFrames again, keeping the selection that still exists."""
+        """List the notebook's DataFrames again, keeping the selection that still exists.
+
+        The preview is recomputed only while its section is open: a summary of a big
+        frame takes a moment, and this runs after every cell.
+        """
         names = self.frame_names()
         if list(self.frames.options) != names:
             chosen = [name for name in self.frames.value if name in names]
-            self.frames.options = names
-            self.frames.value = tuple(chosen)
-        if not names:
-            self.preview.value = _note(
-                "No pandas or polars DataFrame in the notebook yet.", _MUTED_STYLE
-            )
-        else:
+            self._hold_preview = True
+            try:
+                self.frames.options = names
+                self.frames.value = tuple(chosen)
+            finally:
+                self._hold_preview = False
+        self._preview_if_shown()
+
+    def _preview_if_shown(self) -> None:
+        if not self._hold_preview and self.sections.selected_index == _FRAMES_SECTION:
             self.update_preview()
 
     def update_preview(self) -> None:
         """Show exactly the context the next Send attaches, with its token estimate."""
         chosen = ",".join(self.frames.value)
+        if not self.frames.options:
+            self.preview.value = _note(
+                "No pandas or polars DataFrame in the notebook yet.", _MUTED_STYLE
+            )
+            return
         if not chosen:
             self.preview.value = _note(
                 "Pick DataFrames to send their summary with the question.", _MUTED_STYLE
@@ -393,8 +411,8 @@ class ControlPanel:
             self.last_result = result
             if result.interrupted and self._stop_requested.is_set():
                 self._say("Stopped: the answer above is partial.")
-            elif result.finish_reason in ("stop", "length"):
-                self.prompt.value = ""
+            elif result.finish_reason in ("stop", "length") and self._asked == self.prompt.value:
+                self.prompt.value = ""  # answered, and nothing new was typed meanwhile
         finally:
             self._stream = None
             self._set_running(False)
@@ -407,6 +425,7 @@ class ControlPanel:
 
     def _set_running(self, running: bool) -> None:
         self.send_button.disabled = running
+        self.clear_button.disabled = running  # the running request would add its turn back
         self.stop_button.disabled = not running
         self.insert_button.disabled = running or not self._has_code()
 
@@ -421,17 +440,12 @@ class ControlPanel:
         )
 
     def _load_models(self) -> None:
-        import httpx
-
-        from glm_magics.client import GLMClient
-
         current = self.fields["model"].value
+        found: list[str] = []
         try:
-            with GLMClient(timeout=httpx.Timeout(_MODELS_TIMEOUT), max_retries=0) as client:
-                found = client.models()
-        except GLMError as exc:
-            found = []
-            reason = settings.scrub(str(exc)).splitlines()[0]
+            found = self.magics._schema_client().models()
+        except Exception as exc:  # any failure: offer the known models and say why
+            reason = (settings.scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
             self.models_note.value = _note(
                 f"Showing the known GLM models: the model list is unavailable ({reason}).",
                 _MUTED_STYLE,
@@ -448,7 +462,7 @@ class ControlPanel:
             self._say_error(_describe(exc))
 
     def _section_opened(self) -> None:
-        if self.sections.selected_index == 1:
+        if self.sections.selected_index == _FRAMES_SECTION:
             self.refresh_frames()
         elif self.sections.selected_index == 2:
             self.refresh_history()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -125,6 +126,8 @@ class GLMMagics(LineCommands, Asking, Magics):
             self.state.install()
         self._client: GLMClient | None = None
         self._client_key: tuple[int, float] | None = None
+        self._client_lock = threading.Lock()
+        self._retired: list[GLMClient] = []  # replaced clients, closed at unload
         self.panel: ControlPanel | None = None
         """The control panel shown last (``%glm panel``), if it is still open."""
         from glm_magics.usage import SessionUsage
@@ -189,17 +192,14 @@ class GLMMagics(LineCommands, Asking, Magics):
 
     @observe("preset")
     def _apply_preset(self, change: Any) -> None:
-        from glm_magics.config import API_KEY_ENV
         from glm_magics.presets import get_preset
 
         settings.preset = change["new"]
         if change["new"] is None:
             self.base_url = self.model = None
-            settings.key_env = API_KEY_ENV
             return
         preset = get_preset(change["new"])
         self.base_url, self.model = preset.base_url, preset.model
-        settings.key_env = preset.api_key_env or API_KEY_ENV
 
     def client(self) -> GLMClient:
         """The client used by the magics (one per session, keeps connections open)."""
@@ -208,13 +208,14 @@ class GLMMagics(LineCommands, Asking, Magics):
         from glm_magics.client import GLMClient
 
         key = (self.max_retries, self.timeout)
-        if self._client is None or self._client_key != key:
-            if self._client is not None:
-                self._client.close()
-            timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
-            self._client = GLMClient(timeout=timeout, max_retries=self.max_retries)
-            self._client_key = key
-        return self._client
+        with self._client_lock:
+            if self._client is None or self._client_key != key:
+                if self._client is not None:  # the panel may still be streaming on it
+                    self._retired.append(self._client)
+                timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+                self._client = GLMClient(timeout=timeout, max_retries=self.max_retries)
+                self._client_key = key
+            return self._client
 
     # -- the magics -------------------------------------------------------------
 
@@ -398,7 +399,8 @@ def unload(ipython: Any) -> None:
     if magics is not None and magics.state is not None:
         magics.state.uninstall()
     if magics is not None:
-        for client in (magics._client, magics._schema_http):
+        for client in (magics._client, magics._schema_http, *magics._retired):
             if client is not None:
                 client.close()
         magics._client = magics._schema_http = None
+        magics._retired.clear()

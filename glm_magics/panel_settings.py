@@ -134,7 +134,9 @@ FIELDS: dict[str, Field] = {
         str,
     ),
     "rows": Field(
-        lambda: widgets.IntSlider(min=0, max=100, description="example rows", style=_WIDE),
+        lambda: widgets.IntSlider(
+            min=0, max=100, description="example rows", continuous_update=False, style=_WIDE
+        ),
         _same,
         int,
     ),

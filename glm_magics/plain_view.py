@@ -130,7 +130,12 @@ class PlainView:
         """Print a lasting line (tool calls get a ``tool:`` prefix)."""
         prefix = "tool call: " if kind.startswith("tool") else ""
         line = f"{prefix}{_printable(message)}"
-        self.notice(self._paint(line, _YELLOW) if kind == "tool-error" else line)
+        self._end_reasoning_style()
+        self._clear_status()
+        self._newline()
+        self._write((self._paint(line, _YELLOW) if kind == "tool-error" else line) + "\n")
+        self._line_start, self._waiting_s = True, None
+        self._restart_reasoning_style()
 
     def sources(self, sources: list[WebSource]) -> None:
         """Print the web search's sources, numbered."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from glm_magics.config import API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_MODEL
+from glm_magics.config import API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_MODEL, ZAI_KEY_ENV
 from glm_magics.errors import ConfigurationError, ParameterError
 
 __all__ = [
@@ -117,7 +117,7 @@ PRESETS: dict[str, Preset] = {
         model="glm-4.7-flash",
         description="Z.ai's own OpenAI-compatible API",
         needs_key=True,
-        api_key_env="ZAI_API_KEY",
+        api_key_env=ZAI_KEY_ENV,
         thinking_style="thinking_type",
         supports_web_search=True,
         supports_tool_stream=True,

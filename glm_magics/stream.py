@@ -138,7 +138,7 @@ class ChunkAccumulator:
         """Answer text; a leading ``<think>…</think>`` (a server without a reasoning
         parser) goes to the reasoning instead."""
         think = self._think
-        if think is None or think.phase == "text":
+        if think is None or think.settled:
             self._think = None
             self._text.append(text)
             return [TextDelta(text)]

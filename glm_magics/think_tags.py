@@ -69,6 +69,11 @@ class ThinkTagSplitter:
             return "undecided"
         return "reasoning" if self._state == _REASONING else "text"
 
+    @property
+    def settled(self) -> bool:
+        """True once everything still to come is plain answer text."""
+        return self._state == _TEXT
+
     def feed(self, text: str) -> list[Part]:
         """Take the next delta; return the parts it completed (same kinds merged)."""
         parts: list[Part] = []

@@ -111,7 +111,10 @@ def parse_sources(value: object) -> list[WebSource]:
 
 
 def _safe_link(link: str) -> str | None:
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # e.g. "http://[bad": shown as text
+        return None
     return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 

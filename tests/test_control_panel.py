@@ -85,6 +85,9 @@ def test_send_returns_at_once_and_cells_run_while_it_streams(
     assert panel.running  # the cell finished while the answer was still streaming
     assert not panel.send()  # a second Send while running is refused, and says why
     assert "still running" in panel.message.value
+    panel.prompt.value = "typed while it streams"
+    panel.clear()
+    assert "wait for it" in panel.message.value and panel.clear_button.disabled
     panel.stop()
     assert panel.wait(5)
 
@@ -237,6 +240,7 @@ def test_dataframes_are_picked_previewed_and_sent(session: Session, panel: Contr
     try:
         session.shell.run_cell("pass")  # any cell run refreshes the picker
         assert panel.frames.options == ("sales",)
+        panel.sections.selected_index = 1  # open "DataFrame context": the preview shows
         panel.frames.value = ("sales",)
         assert "sales" in panel.preview.value and "tokens" in panel.preview.value
         assert "north" in panel.preview.value
@@ -373,3 +377,20 @@ def test_the_panel_uses_the_chosen_endpoint(session: Session, panel: ControlPane
         session.magics.api = "chat"
     assert [r for r in session.server.requests if r.method == "POST"][-1].path == "/v1/messages"
     assert "finish: stop" in panel._sink.html()
+
+
+def test_new_connection_settings_do_not_cut_a_running_answer(
+    session: Session, panel: ControlPanel
+) -> None:
+    session.server.queue(Reply(text="word " * 60, tokens_per_second=120))
+    panel.prompt.value = "Write a little"
+    panel.send()
+    wait_for(lambda: "word" in panel._sink.html())
+    session.magics.timeout = 30.0  # the next cell builds a new client...
+    session.magics.client()
+    try:
+        assert panel.wait(10)
+        result = panel.last_result
+        assert result is not None and result.finish_reason == "stop"  # ...this one finished
+    finally:
+        session.magics.timeout = 300.0

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from IPython.core.error import UsageError
 
-from glm_magics.config import settings
 from glm_magics.testing import Reply
 from tests.conftest import Session
 
@@ -29,14 +28,14 @@ def test_a_preset_sets_url_model_and_key_variable(
     assert magics.model == "zai-org/GLM-4.7-Flash"
     preset_session.line("config preset=Z.ai")
     assert magics.preset == "zai" and magics.base_url == "https://api.z.ai/api/paas/v4"
-    assert settings.key_env == "ZAI_API_KEY"
+    assert preset_session.magics.client().key_env == "ZAI_API_KEY"
     capsys.readouterr()
     preset_session.line("config")
     shown = capsys.readouterr().out
     assert "https://api.z.ai/api/paas/v4" in shown and "'zai'" in shown
     preset_session.line("config preset=none")
     assert magics.base_url is None and magics.model is None
-    assert settings.key_env == "EMPIRIOLABS_API_KEY"
+    assert preset_session.magics.client().key_env == "EMPIRIOLABS_API_KEY"
 
 
 def test_an_unknown_preset_is_a_usage_error(preset_session: Session) -> None:
@@ -141,6 +140,20 @@ def test_the_models_published_ranges_are_checked_before_sending(session: Session
     session.magics._schemas.clear()
 
 
+def test_a_preset_reads_its_own_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glm_magics import GLMClient
+    from glm_magics.errors import ConfigurationError
+
+    monkeypatch.setenv("EMPIRIOLABS_API_KEY", "sk-empiriolabs-only")
+    monkeypatch.delenv("ZAI_API_KEY", raising=False)
+    with GLMClient(preset="zai") as client:  # never send one provider's key to another
+        with pytest.raises(ConfigurationError, match="ZAI_API_KEY"):
+            client.chat([{"role": "user", "content": "hi"}])
+        monkeypatch.setenv("ZAI_API_KEY", "sk-zai")
+        assert client._resolve_key() is not None
+        assert client._resolve_key().reveal() == "sk-zai"  # type: ignore[union-attr]
+
+
 def test_the_client_takes_a_preset() -> None:
     from glm_magics import GLMClient
 
@@ -152,3 +165,43 @@ def test_the_client_takes_a_preset() -> None:
     with GLMClient(preset="ollama", base_url="http://gpu-box:11434/v1") as client:
         assert client.base_url == "http://gpu-box:11434/v1" and client.preset is not None
         assert client.preset.name == "ollama"
+
+
+def test_a_think_block_in_its_own_delta_drops_the_newline_after_it(session: Session) -> None:
+    session.server.queue(Reply(text_pieces=["<think>reason</think>", "\nHello", " there"]))
+    session.cell("-o r", "hi")
+    result = session.shell.user_ns["r"]
+    assert (result.reasoning, result.text) == ("reason", "Hello there")
+
+
+def test_model_list_errors_never_show_the_key() -> None:
+    import httpx
+
+    from glm_magics import GLMClient
+    from glm_magics.errors import AuthenticationError
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        message = f"bad header: {request.headers['authorization']}"
+        return httpx.Response(401, json={"error": {"code": "1002", "message": message}})
+
+    client = GLMClient(api_key="sk-echo-SECRET-123", transport=httpx.MockTransport(echo))
+    with client, pytest.raises(AuthenticationError) as failure:
+        client.models()
+    assert "sk-echo-SECRET-123" not in str(failure.value)
+
+
+def test_a_malformed_source_link_is_shown_as_text() -> None:
+    from glm_magics.web_search import WebSource, sources_html
+
+    shown = sources_html([WebSource(title="broken", link="http://[bad")])
+    assert "broken" in shown and "<a " not in shown
+
+
+def test_tool_errors_keep_their_colour_in_a_terminal() -> None:
+    import io
+
+    from glm_magics.plain_view import PlainView
+
+    stream = io.StringIO()
+    PlainView("glm", stream=stream, color=True).info("f() ✗ ValueError", kind="tool-error")
+    assert "\x1b[33mtool call: f() ✗ ValueError\x1b[0m" in stream.getvalue()
