@@ -45,3 +45,18 @@ def test_code_blocks_go_into_new_cells_in_notebook7(open_in_notebook7: OpenNoteb
     final = nb.final_output(ASK)
     assert final.status and not final.error, final
     check_inserted(nb, [block.rstrip("\n") for block in CODE_BLOCKS])  # one cell per block
+
+
+def test_the_panel_streams_in_notebook7(open_in_notebook7: OpenNotebook) -> None:
+    setup = setup_cell(reasoning=STREAMING_REASONING, text=STREAMING_TEXT, tokens_per_second=80)
+    nb = open_in_notebook7("panel.ipynb", [setup, "%glm panel"])
+    nb.run(0)
+    nb.run(1)
+    panel = nb.cell(1).locator(".glm-panel")
+    expect(panel).to_be_visible(timeout=30_000)
+    box = panel.locator(".glm-panel-prompt textarea")
+    box.fill("How should I clean my sales table?")
+    box.press("Shift+Enter")  # the extension's Shift+Enter works here too
+    expect(panel.locator(".glm-status")).to_contain_text("finish: stop", timeout=30_000)
+    expect(panel.locator(".glm-answer").last).to_contain_text("you trust the table for analysis.")
+    expect(box).to_have_value("")
