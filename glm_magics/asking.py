@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from glm_magics.commands import CONTEXT_SEPARATOR
 from glm_magics.config import settings
+from glm_magics.conversation import CONTEXT_SEPARATOR
 from glm_magics.errors import GLMError, ParameterError
 from glm_magics.params import RANGES, build_params
 from glm_magics.web_search import SEARCH_COST_USD, SearchOptions

@@ -22,10 +22,8 @@ if TYPE_CHECKING:
     from glm_magics.results import ChatResult
     from glm_magics.usage import SessionUsage
 
-__all__ = ["CONTEXT_SEPARATOR", "LineCommands"]
+__all__ = ["LineCommands"]
 
-#: Between the DataFrame summaries attached with -d and the user's prompt.
-CONTEXT_SEPARATOR = "\n\n---\n\n"
 
 _COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel", "usage")
 
@@ -173,12 +171,10 @@ class LineCommands:
         total = 0
         for number, turn in enumerate(self.conversation, 1):
             total += self.conversation.turn_tokens(turn)
-            content = str(turn.user.get("content", ""))
-            _, separator, question = content.partition(CONTEXT_SEPARATOR)
-            text = " ".join((question if separator else content).split())
+            text = " ".join(turn.question.split())
             cut = text if len(text) <= 70 else text[:69] + "…"
             flag = " (interrupted)" if turn.interrupted else ""
-            flag += " (+ DataFrame context)" if separator else ""
+            flag += " (+ DataFrame context)" if turn.has_context else ""
             print(f"{number:>3}. ~{self.conversation.turn_tokens(turn):,} tokens{flag}  {cut}")
         print(f"     ~{total:,} tokens in {len(self.conversation)} turns")
 

@@ -365,19 +365,15 @@ class ControlPanel:
 
     def refresh_history(self) -> None:
         """Show the conversation's turns (the magics' too), newest last."""
-        from glm_magics.commands import CONTEXT_SEPARATOR
-
         turns = list(self.magics.conversation)
         if not turns:
             self.history.value = _note("The conversation is empty.", _MUTED_STYLE)
             return
         items = []
         for turn in turns:
-            question = str(turn.user.get("content", "")).partition(CONTEXT_SEPARATOR)
-            asked = question[2] if question[1] else question[0]
             answer = str(turn.assistant.get("content") or "")
             items.append(
-                f"<li><b>{html.escape(_cut(asked, 90))}</b><br>"
+                f"<li><b>{html.escape(_cut(turn.question, 90))}</b><br>"
                 f'<span style="{_MUTED_STYLE}">{html.escape(_cut(answer, 140))}</span></li>'
             )
         self.history.value = f'<ol class="glm-panel-history">{"".join(items)}</ol>'

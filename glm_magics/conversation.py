@@ -21,7 +21,10 @@ from typing import Any
 from glm_magics.errors import ParameterError
 from glm_magics.params import CONTEXT_WINDOW
 
-__all__ = ["Conversation", "Turn", "estimate_tokens"]
+__all__ = ["CONTEXT_SEPARATOR", "Conversation", "Turn", "estimate_tokens"]
+
+#: Between the DataFrame summaries attached to a question and the question itself.
+CONTEXT_SEPARATOR = "\n\n---\n\n"
 
 _MESSAGE_OVERHEAD = 4
 _CJK_RANGES = (
@@ -77,6 +80,18 @@ class Turn:
     key: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     """Tool rounds in between: assistant tool-call messages and tool results."""
+
+    @property
+    def question(self) -> str:
+        """What the user asked, without any attached DataFrame context."""
+        content = str(self.user.get("content", ""))
+        _, separator, question = content.partition(CONTEXT_SEPARATOR)
+        return question if separator else content
+
+    @property
+    def has_context(self) -> bool:
+        """Whether DataFrame summaries were attached to the question."""
+        return CONTEXT_SEPARATOR in str(self.user.get("content", ""))
 
     def messages(self) -> list[dict[str, Any]]:
         """The turn as sent: the question, any tool rounds, the answer."""
