@@ -18,6 +18,7 @@ import select
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
@@ -229,15 +230,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             self._send_error(*problem)
             return
         reply = app.next_reply() or default_reply(body)
-        if reply.status != 200:
-            extra = (
-                {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
-            )
-            self._send_error(reply.status, *reply.resolved_error(), extra)
-            return
-        self._pacing = _Pacing.of(app, reply)
-        if reply.raw_body is not None:
-            self._send_raw(reply, reply.raw_body)
+        if self._answered_early(reply, lambda status, code, message: error_body(code, message)):
             return
         sequence = app.next_sequence()
         common: dict[str, Any] = {
@@ -255,13 +248,9 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             )
             self._stream(reply, [(_frame(e.payload, reply.line_ending), e) for e in events])
         else:
-            self._wait(self._pacing.ttft)
-            if reply.stall_after is not None:
-                self._wait(reply.stall_seconds)
-            if reply.disconnect_after is not None:
-                self._drop()
-            data = dumps(completion_body(reply, **common), sort_keys=True).encode()
-            self._send_json(200, data)
+            self._send_whole(
+                reply, dumps(completion_body(reply, **common), sort_keys=True).encode()
+            )
 
     # responses and messages ---------------------------------------------------
 
@@ -278,17 +267,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             return
         view = wire.chat_view(body)
         reply = app.next_reply() or default_reply(view)
-        if reply.status != 200:
-            extra = (
-                {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
-            )
-            self._send_json(
-                reply.status, wire.error_body(reply.status, *reply.resolved_error()), headers=extra
-            )
-            return
-        self._pacing = _Pacing.of(app, reply)
-        if reply.raw_body is not None:
-            self._send_raw(reply, reply.raw_body)
+        if self._answered_early(reply, wire.error_body):
             return
         seed = f"{app.next_sequence()}\0{dumps(body)}"
         answer = Answer(
@@ -310,12 +289,35 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
                 error_frame = wire.error_event(*reply.stream_error).frame(reply.line_ending)
             self._stream(reply, frames, error_frame=error_frame)
         else:
-            self._wait(self._pacing.ttft)
-            if reply.stall_after is not None:
-                self._wait(reply.stall_seconds)
-            if reply.disconnect_after is not None:
-                self._drop()
-            self._send_json(200, wire.whole_body(answer))
+            self._send_whole(reply, wire.whole_body(answer))
+
+    # shared by the routes -------------------------------------------------------
+
+    def _answered_early(self, reply: Reply, error: Callable[[int, str, str], Any]) -> bool:
+        """Send an error reply (in the route's ``error`` shape) or a raw body; set the
+        pacing otherwise. True when the answer was sent."""
+        if reply.status != 200:
+            extra = (
+                {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
+            )
+            self._send_json(
+                reply.status, error(reply.status, *reply.resolved_error()), headers=extra
+            )
+            return True
+        self._pacing = _Pacing.of(self.app, reply)
+        if reply.raw_body is not None:
+            self._send_raw(reply, reply.raw_body)
+            return True
+        return False
+
+    def _send_whole(self, reply: Reply, payload: Any) -> None:
+        """A non-streamed answer, after the reply's first-token wait and faults."""
+        self._wait(self._pacing.ttft)
+        if reply.stall_after is not None:
+            self._wait(reply.stall_seconds)
+        if reply.disconnect_after is not None:
+            self._drop()
+        self._send_json(200, payload)
 
     def _send_raw(self, reply: Reply, raw: bytes) -> None:
         content_type = reply.raw_content_type
