@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from glm_magics.dataframe_context import FrameSummary, summarize
+from glm_magics.context.frames import FrameSummary, summarize
 
 pd: Any = importlib.import_module("pandas")  # pandas ships no type information
 

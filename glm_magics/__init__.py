@@ -9,11 +9,19 @@ In a notebook::
 
 From Python::
 
-    from glm_magics import GLMClient
+    from glm_magics import GLMClient, Session
     result = GLMClient().chat([{"role": "user", "content": "Hi"}])
+    session = Session()
+    session.ask("What is a p-value?")
 
-Importing the package is cheap: the client, the magics and their dependencies load
-on first use.
+This module declares the public API, once (``__all__``). Importing the package is
+cheap: the client, the magics and their dependencies load on first use. The layers
+below it, each importing only those under it: the vocabulary (:mod:`~glm_magics.errors`,
+:mod:`~glm_magics.results`, :mod:`~glm_magics.events`), :mod:`glm_magics.wire` (HTTP,
+SSE, the three protocols, retries, presets), :mod:`glm_magics.tools` and
+:mod:`glm_magics.context` beside :mod:`glm_magics.core` (the session),
+:mod:`glm_magics.display` (views), :mod:`glm_magics.notebook` (magics, panel); and
+:mod:`glm_magics.testing` apart.
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from glm_magics.version import __version__
 
 if TYPE_CHECKING:
-    from glm_magics.client import GLMClient
-    from glm_magics.config import Settings, settings
-    from glm_magics.control_panel import ControlPanel
+    from glm_magics.core.client import GLMClient
+    from glm_magics.core.reporting import Reporter
+    from glm_magics.core.session import Session
+    from glm_magics.core.settings import Settings
     from glm_magics.errors import (
         APIConnectionError,
         APIError,
@@ -58,26 +67,28 @@ if TYPE_CHECKING:
         ToolCallDelta,
         UsageReported,
     )
-    from glm_magics.magics import GLMMagics
-    from glm_magics.results import ChatResult, ToolCall, Usage
-    from glm_magics.stream import ChatStream
+    from glm_magics.notebook.magics import GLMMagics
+    from glm_magics.notebook.panel import ControlPanel
+    from glm_magics.results import ChatResult, ToolCall, Usage, WebSource
     from glm_magics.tools import ToolRegistry, tool
-    from glm_magics.web_search import SearchOptions, WebSource
+    from glm_magics.wire.stream import ChatStream
+    from glm_magics.wire.web_search import SearchOptions
 
 _EXPORTS: dict[str, str] = {
-    "GLMClient": "client",
-    "ChatStream": "stream",
+    "GLMClient": "core.client",
+    "Session": "core.session",
+    "Settings": "core.settings",
+    "Reporter": "core.reporting",
+    "ChatStream": "wire.stream",
     "ChatResult": "results",
     "ToolCall": "results",
     "Usage": "results",
-    "Settings": "config",
-    "settings": "config",
-    "GLMMagics": "magics",
-    "ControlPanel": "control_panel",
+    "WebSource": "results",
+    "GLMMagics": "notebook.magics",
+    "ControlPanel": "notebook.panel",
     "tool": "tools",
     "ToolRegistry": "tools",
-    "SearchOptions": "web_search",
-    "WebSource": "web_search",
+    "SearchOptions": "wire.web_search",
     **dict.fromkeys(
         (
             "Finished",
@@ -142,8 +153,10 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "ReasoningDelta",
+    "Reporter",
     "RetryScheduled",
     "SearchOptions",
+    "Session",
     "Settings",
     "StreamError",
     "StreamEvent",
@@ -159,7 +172,6 @@ __all__ = [
     "__version__",
     "load_ipython_extension",
     "panel",
-    "settings",
     "tool",
     "unload_ipython_extension",
 ]
@@ -190,29 +202,25 @@ def panel() -> ControlPanel:
     from IPython import get_ipython
 
     from glm_magics.errors import ConfigurationError
+    from glm_magics.notebook.extension import host_of, open_panel
 
     shell = get_ipython()
     if shell is None:
         raise ConfigurationError(
-            "the control panel runs inside IPython or Jupyter; from plain Python use GLMClient"
+            "the control panel runs inside IPython or Jupyter; from plain Python use Session"
         )
-    magics = shell.magics_manager.registry.get("GLMMagics")
-    if magics is None:
-        shell.extension_manager.load_extension("glm_magics")
-        magics = shell.magics_manager.registry["GLMMagics"]
-    result: ControlPanel = magics.open_panel()
-    return result
+    return open_panel(host_of(shell))
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext glm_magics``: register ``%glm`` / ``%%glm``."""
-    from glm_magics.magics import load
+    from glm_magics.notebook.extension import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext glm_magics``."""
-    from glm_magics.magics import unload
+    from glm_magics.notebook.extension import unload
 
     unload(ipython)

@@ -25,15 +25,15 @@
 
 ``code`` is the service's business code (a string such as ``"1302"``), ``None`` when
 the service sent none. Errors raised after part of an answer arrived carry it in
-``partial`` so it is not lost.
+``partial`` (a :class:`~glm_magics.results.ChatResult`) so it is not lost.
+
+This module is the bottom of the package: it imports nothing else of it, so every
+layer can raise these errors.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from glm_magics.results import ChatResult
+from typing import Protocol
 
 __all__ = [
     "APIConnectionError",
@@ -50,6 +50,7 @@ __all__ = [
     "JSONAnswerError",
     "NotFoundError",
     "ParameterError",
+    "PartialAnswer",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -64,6 +65,19 @@ RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305"})
 QUOTA_CODES = frozenset({"1113", "1304"})
 #: Business code for content the service's safety system blocked.
 CONTENT_FILTER_CODE = "1301"
+
+
+class PartialAnswer(Protocol):
+    """What had arrived when an error struck: a :class:`~glm_magics.results.ChatResult`.
+
+    Declared here by its fields, so that this module needs nothing above it.
+    """
+
+    text: str
+    reasoning: str
+    model: str
+    finish_reason: str | None
+    interrupted: bool
 
 
 class GLMError(Exception):
@@ -90,7 +104,7 @@ class ToolLoopError(GLMError):
     """The model kept asking for tool calls past the round limit; ``partial`` is the last
     answer."""
 
-    def __init__(self, message: str, *, partial: ChatResult | None = None) -> None:
+    def __init__(self, message: str, *, partial: PartialAnswer | None = None) -> None:
         super().__init__(message)
         self.partial = partial
 
@@ -98,7 +112,7 @@ class ToolLoopError(GLMError):
 class APIError(GLMError):
     """Talking to the service failed."""
 
-    def __init__(self, message: str, *, partial: ChatResult | None = None) -> None:
+    def __init__(self, message: str, *, partial: PartialAnswer | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.partial = partial
@@ -117,7 +131,7 @@ class APIStatusError(APIError):
         code: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
-        partial: ChatResult | None = None,
+        partial: PartialAnswer | None = None,
     ) -> None:
         self.status_code = status_code
         self.code = code
@@ -201,7 +215,7 @@ class InStreamError(StreamError):
     """The service sent an ``{"error": ...}`` event inside a 200 stream."""
 
     def __init__(
-        self, message: str, *, code: str | None = None, partial: ChatResult | None = None
+        self, message: str, *, code: str | None = None, partial: PartialAnswer | None = None
     ) -> None:
         self.code = code
         self.service_message = message
@@ -226,7 +240,7 @@ class ContentFilteredError(APIError):
         *,
         code: str | None = CONTENT_FILTER_CODE,
         status_code: int | None = None,
-        partial: ChatResult | None = None,
+        partial: PartialAnswer | None = None,
     ) -> None:
         self.code = code
         self.status_code = status_code

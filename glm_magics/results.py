@@ -1,24 +1,35 @@
-"""Values a chat request produces: :class:`ChatResult`, :class:`ToolCall`, :class:`Usage`."""
+"""Values a chat request produces: :class:`ChatResult`, :class:`ToolCall`, :class:`Usage`,
+:class:`WebSource`.
+
+Plain data with no behaviour beyond reading the service's JSON; how a result looks in
+a notebook is the display layer's business (the extension registers it).
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from glm_magics.web_search import WebSource
+from glm_magics.errors import JSONAnswerError
 
-__all__ = ["ChatResult", "ToolCall", "Usage", "parse_json_answer", "token_count"]
+__all__ = [
+    "ChatResult",
+    "ToolCall",
+    "Usage",
+    "WebSource",
+    "parse_json_answer",
+    "parse_sources",
+    "token_count",
+]
 
 _FENCE = re.compile(r"\A```[ \t]*(?:json)?[ \t]*\n(?P<body>.*?)\n?```[ \t]*\Z", re.S | re.I)
 
 
 def parse_json_answer(text: str) -> Any:
     """Parse an answer given in JSON mode; raise JSONAnswerError saying where it broke."""
-    from glm_magics.errors import JSONAnswerError
-
     body = text.strip()
     fenced = _FENCE.match(body)
     if fenced:
@@ -71,6 +82,42 @@ class Usage:
 def token_count(value: object) -> int:
     """A token count from a usage object: a whole number, else 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class WebSource:
+    """One page the built-in web search used: title, link, and what the service quoted."""
+
+    title: str
+    link: str
+    content: str = ""
+    media: str = ""
+    publish_date: str = ""
+    refer: str = ""
+
+    @classmethod
+    def from_payload(cls, item: Mapping[str, Any]) -> WebSource:
+        """One entry of the service's ``web_search`` array (missing fields are empty)."""
+
+        def text(name: str) -> str:
+            value = item.get(name)
+            return value.strip() if isinstance(value, str) else ""
+
+        return cls(
+            title=text("title"),
+            link=text("link"),
+            content=text("content"),
+            media=text("media"),
+            publish_date=text("publish_date"),
+            refer=text("refer"),
+        )
+
+
+def parse_sources(value: object) -> list[WebSource]:
+    """The sources in a ``web_search`` array; anything else gives ``[]``."""
+    if not isinstance(value, list):
+        return []
+    return [WebSource.from_payload(item) for item in value if isinstance(item, Mapping)]
 
 
 @dataclass(frozen=True)
@@ -148,9 +195,3 @@ class ChatResult:
             if self.reasoning:
                 message["reasoning_content"] = self.reasoning
         return message
-
-    def _repr_html_(self) -> str:
-        """The answer rendered safely: the text is untrusted model output."""
-        from glm_magics.markdown_render import render_markdown
-
-        return f'<div class="glm-answer">{render_markdown(self.text)}</div>'

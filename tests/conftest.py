@@ -14,8 +14,8 @@ import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
-from glm_magics.config import settings
-from glm_magics.magics import GLMMagics
+from glm_magics.core.settings import SETTINGS
+from glm_magics.notebook.magics import GLMMagics
 from glm_magics.testing import LocalGLMServer
 
 
@@ -111,26 +111,19 @@ def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
     shell.display_pub = publisher
     local_server.clear()
     local_server.ttft, local_server.tokens_per_second, local_server.chunk_size = 0.0, None, 1
-    magics.conversation.reset()
-    magics.conversation.scale = 1.0
-    magics.base_url = local_server.base_url
-    magics.display = "rich"
-    magics.max_retries = 3
+    core = magics.session
+    core.conversation.reset()
+    core.conversation.scale = 1.0
+    settings = core.settings
+    settings.base_url = local_server.base_url
+    settings.display = "rich"
+    settings.max_retries = 3
     try:
         yield Session(shell, magics, local_server, publisher)
     finally:
         shell.display_pub = saved
-        for name in (
-            "model",
-            "temperature",
-            "top_p",
-            "max_tokens",
-            "stop",
-            "do_sample",
-            "thinking",
-        ):
-            setattr(magics, name, None)
-        magics.system = ""
-        magics.json, magics.show_reasoning, magics.rows = False, True, 5
-        magics.base_url = None
-        settings.api_key = None
+        for info in SETTINGS.values():
+            if info.name != "preset":
+                setattr(settings, info.name, info.default)
+        settings.preset = None
+        core.api_key = None

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from glm_magics.bridge import (
+from glm_magics.notebook.bridge import (
     PROTOCOL_VERSION,
     TARGET_NAME,
     Bridge,
@@ -179,7 +179,7 @@ def test_replies_are_kept_as_the_last_status(
     inserted = {"type": "inserted", "request": 1, "count": 1, "anchor": "cell", "cell_ids": ["n"]}
     harness.comm.reply(inserted)
     assert harness.bridge.last_status == inserted
-    with caplog.at_level(logging.WARNING, logger="glm_magics.bridge"):
+    with caplog.at_level(logging.WARNING, logger="glm_magics.notebook.bridge"):
         harness.comm.reply({"type": "error", "request": 2, "message": "No open notebook"})
     assert harness.bridge.last_status == {
         "type": "error",
@@ -325,7 +325,7 @@ def _idle_after(msg_id: str) -> Callable[[dict[str, Any]], bool]:
 def test_real_kernel_sends_the_insert_while_the_cell_still_runs(kernel: Any) -> None:
     """Hello on open, ready processed when idle, insert on iopub before the cell ends."""
     opening = kernel.execute(
-        "from glm_magics.bridge import shared_bridge, generated_metadata\n"
+        "from glm_magics.notebook.bridge import shared_bridge, generated_metadata\n"
         "bridge = shared_bridge(); bridge.open()"
     )
     seen = _iopub_until(kernel, _idle_after(opening))

@@ -20,15 +20,15 @@ from glm_magics import (
     ParameterError,
     QuotaExceededError,
     RateLimitError,
+    Session,
     StreamError,
     TextDelta,
     ToolCall,
     TruncatedStreamError,
     Usage,
 )
-from glm_magics.config import Settings
 from glm_magics.events import Finished, ReasoningDelta, RetryScheduled, ToolCallDelta
-from glm_magics.retry import RetryPolicy
+from glm_magics.wire.retry import RetryPolicy
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 FAST = RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.002)
@@ -55,7 +55,6 @@ def sse_client(
     return GLMClient(
         "test-key",
         "https://glm.invalid/v1",
-        settings=Settings(),
         transport=httpx.MockTransport(handler),
         retry_policy=FAST,
     )
@@ -303,43 +302,39 @@ def test_bad_messages_are_refused() -> None:
         client.chat([{"role": "bot", "content": "x"}])
 
 
-def test_configuration_order_explicit_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_order_explicit_session_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMPIRIOLABS_API_KEY", "from-env")
     monkeypatch.setenv("GLM_BASE_URL", "https://env.invalid/v1/")
     monkeypatch.setenv("GLM_MODEL", "env-model")
-    settings = Settings()
-    client = GLMClient(settings=settings)
+    client = GLMClient()
     assert (client.base_url, client.model) == ("https://env.invalid/v1", "env-model")
-    assert client._headers(stream=True)["Authorization"] == "Bearer from-env"
-    settings.base_url, settings.model = "https://set.invalid/v1", "set-model"
-    from glm_magics.config import Secret
-
-    settings.api_key = Secret("from-settings")
-    assert (client.base_url, client.model) == ("https://set.invalid/v1", "set-model")
-    assert client._headers(stream=True)["Authorization"] == "Bearer from-settings"
-    explicit = GLMClient("explicit", "https://x.invalid/v1", model="m", settings=settings)
+    assert client._connection.headers(stream=True)["Authorization"] == "Bearer from-env"
+    session = Session()
+    session.settings.base_url, session.settings.model = "https://set.invalid/v1", "set-model"
+    session.api_key = "from-session"
+    assert (session.client.base_url, session.model) == ("https://set.invalid/v1", "set-model")
+    auth = session.client._connection.headers(stream=True)["Authorization"]
+    assert auth == "Bearer from-session"
+    explicit = GLMClient("explicit", "https://x.invalid/v1", model="m")
     assert (explicit.base_url, explicit.model) == ("https://x.invalid/v1", "m")
-    assert explicit._headers(stream=True)["Authorization"] == "Bearer explicit"
+    assert explicit._connection.headers(stream=True)["Authorization"] == "Bearer explicit"
     assert "explicit" not in repr(explicit) and "api_key=set" in repr(explicit)
 
 
 def test_missing_key_for_remote_service_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMPIRIOLABS_API_KEY", raising=False)
     monkeypatch.delenv("GLM_BASE_URL", raising=False)
-    client = GLMClient(
-        settings=Settings(), transport=httpx.MockTransport(lambda r: httpx.Response(500))
-    )
+    client = GLMClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     assert client.base_url == "https://api.empiriolabs.ai/v1"
     with pytest.raises(ConfigurationError, match="EMPIRIOLABS_API_KEY"):
         client.chat(MESSAGES)
-    assert "Authorization" not in GLMClient(
-        base_url="http://127.0.0.1:9/v1", settings=Settings()
-    )._headers(stream=True)
+    local = GLMClient(base_url="http://127.0.0.1:9/v1")
+    assert "Authorization" not in local._connection.headers(stream=True)
 
 
 def test_bad_base_url_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="not an http"):
-        GLMClient(base_url="api.empiriolabs.ai", settings=Settings())
+        GLMClient(base_url="api.empiriolabs.ai")
 
 
 def test_result_message_keeps_reasoning_only_around_tool_calls() -> None:
@@ -410,14 +405,17 @@ def test_service_message_echoing_the_key_is_scrubbed() -> None:
 
 
 def test_keys_with_non_ascii_or_spaces_are_refused() -> None:
-    from glm_magics.config import Secret
+    from glm_magics.wire.keys import Secret
 
     for bad in ("sk-clé", "sk key", "sk-\x00"):
         with pytest.raises(ConfigurationError, match="paste it again"):
             Secret(bad)
 
 
-def test_result_html_repr_is_safe() -> None:
-    html = ChatResult(text="<img src=x onerror=alert(1)> **b**")._repr_html_()
+def test_a_result_ending_a_cell_shows_its_answer_safely(shell: Any) -> None:
+    bundle, _ = shell.display_formatter.format(
+        ChatResult(text="<img src=x onerror=alert(1)> **b**")
+    )
+    html = bundle["text/html"]
     assert "<img" not in html
     assert "<strong>b</strong>" in html

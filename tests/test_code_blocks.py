@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from glm_magics.code_blocks import CodeBlock, extract_code_blocks, generated_header, select_blocks
+from glm_magics.display.code_blocks import (
+    CodeBlock,
+    extract_code_blocks,
+    generated_header,
+    select_blocks,
+)
 
 
 def test_backtick_and_tilde_fences_with_language_tags() -> None:

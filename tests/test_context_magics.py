@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-from glm_magics.conversation import estimate_tokens
 from glm_magics.testing import Reply
+from glm_magics.tokens import estimate_tokens
 from tests.conftest import Session
 
 
@@ -74,13 +74,13 @@ def test_rows_setting_lives_in_config(session: Session, frames: Any) -> None:
         session.cell("-d secret --new", "x")
         assert "SENTINEL" not in str(session.server.requests[-1].body)
     finally:
-        session.magics.rows = 5
+        session.magics.session.settings.rows = 5
 
 
 def test_budget_respected_on_3000_columns(session: Session, frames: Any) -> None:
     session.cell("-d wide --new", "What is in it?")
     summary = sent_prompt(session).split("\n\n---\n\n")[0]
-    assert estimate_tokens(summary) <= session.magics.df_budget
+    assert estimate_tokens(summary) <= session.magics.session.settings.df_budget
     assert "3,000 columns" in summary
 
 
@@ -141,8 +141,8 @@ def test_errors_are_captured_alongside_another_custom_handler(session: Session) 
 
 
 def test_fix_without_an_error_says_so(session: Session) -> None:
-    if session.magics.state is not None:
-        session.magics.state.errors.clear()
+    if session.magics.host.state is not None:
+        session.magics.host.state.errors.clear()
     with pytest.raises(UsageError, match="no error to fix"):
         session.line("fix")
 
@@ -154,7 +154,7 @@ def test_rerunning_a_cell_replaces_its_exchange(session: Session) -> None:
     session.shell.run_cell("%%glm\nquestion A")  # re-run of the first cell
     messages = session.server.requests[-1].body["messages"]
     assert messages == [{"role": "user", "content": "question A"}]  # only what came before it
-    turns = session.magics.conversation.turns
+    turns = session.magics.session.conversation.turns
     assert [t.assistant["content"] for t in turns] == ["A2", "B1"]
     session.line("history")
 
@@ -163,8 +163,8 @@ def test_token_estimates_are_calibrated_by_the_service(session: Session) -> None
     usage = {"prompt_tokens": 400, "completion_tokens": 5, "total_tokens": 405}
     session.server.queue(Reply(text="ok", usage=usage))
     session.cell("--new", "x" * 400)  # estimated ~104 tokens, counted 400
-    assert session.magics.conversation.scale > 2
-    session.magics.conversation.scale = 1.0
+    assert session.magics.session.conversation.scale > 2
+    session.magics.session.conversation.scale = 1.0
 
 
 def test_long_values_are_cut_and_the_cell_says_so(session: Session) -> None:

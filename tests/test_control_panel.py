@@ -11,7 +11,8 @@ from unittest.mock import ANY
 import pytest
 
 import glm_magics
-from glm_magics.control_panel import ControlPanel
+from glm_magics.notebook.extension import open_panel
+from glm_magics.notebook.panel import ControlPanel
 from glm_magics.testing import Reply
 from tests.conftest import Session
 
@@ -20,7 +21,7 @@ SLOW = Reply(text="word " * 400, tokens_per_second=40)
 
 @pytest.fixture
 def panel(session: Session) -> Iterator[ControlPanel]:
-    opened = session.magics.open_panel()
+    opened = open_panel(session.magics.host)
     try:
         yield opened
     finally:
@@ -133,13 +134,15 @@ def test_the_conversation_is_shared_with_the_magics(session: Session, panel: Con
     assert "Capital of France?" in panel.history.value
     assert "How many people live there?" in panel.history.value
     panel.clear()
-    assert len(session.magics.conversation) == 0
+    assert len(session.magics.session.conversation) == 0
     assert "empty" in panel.history.value and "cleared (2 turns)" in panel.message.value
 
 
 def test_settings_follow_the_magics_both_ways(session: Session, panel: ControlPanel) -> None:
     fields = panel.fields
-    assert fields["temperature"].value == 1.0 and session.magics.temperature is None
+    assert (
+        fields["temperature"].value == 1.0 and session.magics.session.settings.temperature is None
+    )
     session.line("config temperature=0.2 thinking=False max_tokens=64 model=glm-4.5")
     assert fields["temperature"].value == 0.2
     assert fields["thinking"].value == "off"
@@ -150,8 +153,14 @@ def test_settings_follow_the_magics_both_ways(session: Session, panel: ControlPa
     fields["do_sample"].value = False
     fields["json"].value = True
     fields["system"].value = "Be brief."
-    assert session.magics.top_p == 0.5 and session.magics.stop == "END"
-    assert session.magics.do_sample is False and session.magics.json is True
+    assert (
+        session.magics.session.settings.top_p == 0.5
+        and session.magics.session.settings.stop == "END"
+    )
+    assert (
+        session.magics.session.settings.do_sample is False
+        and session.magics.session.settings.json is True
+    )
     session.server.queue(Reply(text='{"ok": true}'))
     session.cell("", "Reply in JSON")  # the next cell uses what the panel set
     sent = last_post(session)
@@ -162,7 +171,9 @@ def test_settings_follow_the_magics_both_ways(session: Session, panel: ControlPa
     assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
     session.line("config temperature=none thinking=none")
     assert fields["temperature"].value == 1.0 and fields["thinking"].value == "default"
-    assert session.magics.temperature is None  # showing the default does not set it
+    assert (
+        session.magics.session.settings.temperature is None
+    )  # showing the default does not set it
 
 
 def test_the_panel_sends_its_settings(session: Session, panel: ControlPanel) -> None:
@@ -177,7 +188,7 @@ def test_the_panel_sends_its_settings(session: Session, panel: ControlPanel) -> 
 def test_the_model_list_comes_from_the_service(session: Session) -> None:
     session.server.models = ("glm-4-7-flash", "glm-local-test")
     try:
-        opened = session.magics.open_panel()
+        opened = open_panel(session.magics.host)
         wait_for(lambda: "glm-local-test" in opened.fields["model"].options)
         assert opened.fields["model"].value == "glm-4-7-flash"
         assert opened.models_note.value == ""
@@ -187,8 +198,10 @@ def test_the_model_list_comes_from_the_service(session: Session) -> None:
 
 
 def test_an_unreachable_service_offers_the_known_models(session: Session) -> None:
-    session.magics.base_url = "http://127.0.0.1:9"  # nothing listens on the discard port
-    opened = session.magics.open_panel()
+    session.magics.session.settings.base_url = (
+        "http://127.0.0.1:9"  # nothing listens on the discard port
+    )
+    opened = open_panel(session.magics.host)
     try:
         wait_for(lambda: "glm-4.5-air" in opened.fields["model"].options)
         assert "known GLM models" in opened.models_note.value
@@ -200,7 +213,7 @@ def test_errors_are_one_readable_line_in_the_panel(session: Session, panel: Cont
     assert not panel.send()
     assert "Write a question" in panel.message.value
     session.server.queue(Reply(status=500, error_code="500", error_message="boom"))
-    session.magics.max_retries = 0
+    session.magics.session.settings.max_retries = 0
     ask(panel, "Fail please")
     shown = panel._sink.html()
     assert "glm-error" in shown and "boom" in shown
@@ -214,7 +227,7 @@ def test_an_exception_in_a_handler_is_shown(
     def broken() -> None:
         raise RuntimeError("the refresh broke")
 
-    monkeypatch.setattr(panel, "frame_names", broken)
+    monkeypatch.setattr(panel.host, "frame_names", broken)
     panel.refresh_button.click()
     assert "RuntimeError: the refresh broke" in panel.message.value
 
@@ -225,7 +238,7 @@ def test_an_exception_in_the_request_thread_is_shown(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ValueError("the worker broke")
 
-    monkeypatch.setattr(session.magics, "ask", broken)
+    monkeypatch.setattr(session.magics.session, "ask", broken)
     panel.prompt.value = "Hello"
     panel.send_button.click()
     assert panel.wait(5)
@@ -245,7 +258,7 @@ def test_dataframes_are_picked_previewed_and_sent(session: Session, panel: Contr
         assert "sales" in panel.preview.value and "tokens" in panel.preview.value
         assert "north" in panel.preview.value
         panel.fields["rows"].value = 0  # no cell values at all
-        assert session.magics.rows == 0
+        assert session.magics.session.settings.rows == 0
         assert "north" not in panel.preview.value
         ask(panel, "Which region sold more?")
         sent = last_post(session)["messages"][-1]["content"]
@@ -277,7 +290,7 @@ def test_insert_code_through_the_extension(
             sent.append((anchor, cells))
             return True
 
-    monkeypatch.setattr("glm_magics.bridge.shared_bridge", ReadyBridge)
+    monkeypatch.setattr("glm_magics.notebook.bridge.shared_bridge", ReadyBridge)
     panel.anchor = "cell-with-the-panel"
     session.server.queue(Reply(text="```python\nx = 1\n```\n\n```python\ny = 2\n```"))
     ask(panel, "Two assignments")
@@ -298,7 +311,7 @@ def test_insert_code_without_code_says_so(session: Session, panel: ControlPanel)
 
 
 def test_closing_a_streaming_panel_leaves_no_threads(session: Session) -> None:
-    opened = session.magics.open_panel()
+    opened = open_panel(session.magics.host)
     assert opened.widget.comm is not None
     session.server.queue(SLOW)
     opened.prompt.value = "Write a lot"
@@ -306,7 +319,7 @@ def test_closing_a_streaming_panel_leaves_no_threads(session: Session) -> None:
     wait_for(lambda: "word" in opened._sink.html())
     opened.close()
     assert panel_threads() == []
-    assert session.magics.panel is None
+    assert session.magics.host.panel is None
     assert opened.widget.comm is None and opened.prompt.comm is None  # widgets closed
     session.line("config temperature=0.4")  # the observers are gone
     assert opened.fields["temperature"].value == 1.0
@@ -315,9 +328,9 @@ def test_closing_a_streaming_panel_leaves_no_threads(session: Session) -> None:
 
 
 def test_a_new_panel_replaces_the_old_one(session: Session) -> None:
-    first = session.magics.open_panel()
+    first = open_panel(session.magics.host)
     session.line("panel")
-    second = session.magics.panel
+    second = session.magics.host.panel
     assert second is not None and second is not first
     assert "closed" in repr(first)
     published = [m.data for m in session.publisher.messages]
@@ -329,14 +342,14 @@ def test_a_new_panel_replaces_the_old_one(session: Session) -> None:
 def test_the_package_function_returns_the_session_panel(session: Session) -> None:
     opened = glm_magics.panel()
     try:
-        assert session.magics.panel is opened
+        assert session.magics.host.panel is opened
         assert "application/vnd.jupyter.widget-view+json" in opened._repr_mimebundle_()
     finally:
         opened.close()
 
 
 def test_a_closed_panel_shows_as_text(session: Session) -> None:
-    opened = session.magics.open_panel()
+    opened = open_panel(session.magics.host)
     assert "idle" in opened._repr_mimebundle_()["text/plain"]
     opened.close()
     assert opened._repr_mimebundle_() == {
@@ -354,11 +367,11 @@ def test_the_panel_searches_and_calls_tools(session: Session, panel: ControlPane
 
     try:
         panel.fields["search"].value = True
-        assert session.magics.search is True
+        assert session.magics.session.settings.search is True
         ask(panel, "Double a number, and search for it")
     finally:
         unregister(double)
-        session.magics.search = False
+        session.magics.session.settings.search = False
     assert not len(registered_tools)
     first, second = [r.body for r in session.server.requests if r.method == "POST"][-2:]
     assert [t["type"] for t in first["tools"]] == ["function", "web_search"]
@@ -371,10 +384,10 @@ def test_the_panel_searches_and_calls_tools(session: Session, panel: ControlPane
 def test_the_panel_uses_the_chosen_endpoint(session: Session, panel: ControlPanel) -> None:
     panel.fields["api"].value = "messages"
     try:
-        assert session.magics.api == "messages"
+        assert session.magics.session.settings.api == "messages"
         ask(panel, "Hello over the messages endpoint")
     finally:
-        session.magics.api = "chat"
+        session.magics.session.settings.api = "chat"
     assert [r for r in session.server.requests if r.method == "POST"][-1].path == "/v1/messages"
     assert "finish: stop" in panel._sink.html()
 
@@ -386,11 +399,11 @@ def test_new_connection_settings_do_not_cut_a_running_answer(
     panel.prompt.value = "Write a little"
     panel.send()
     wait_for(lambda: "word" in panel._sink.html())
-    session.magics.timeout = 30.0  # the next cell builds a new client...
-    session.magics.client()
+    session.magics.session.settings.timeout = 30.0  # the next cell builds a new client...
+    assert session.magics.session.client is not None
     try:
         assert panel.wait(10)
         result = panel.last_result
         assert result is not None and result.finish_reason == "stop"  # ...this one finished
     finally:
-        session.magics.timeout = 300.0
+        session.magics.session.settings.timeout = 300.0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from glm_magics.conversation import Conversation, estimate_tokens, message_tokens
+from glm_magics.core.conversation import Conversation
 from glm_magics.errors import ParameterError
+from glm_magics.tokens import estimate_tokens, message_tokens
 
 
 def test_estimate_latin_and_cjk() -> None:

@@ -13,9 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from glm_magics.conversation import estimate_tokens
-from glm_magics.dataframe_context import ContextOptions, FrameSummary, is_frame, summarize
-from glm_magics.dataframe_stats import ColumnFacts, PandasAdapter, number, quartiles, short_float
+from glm_magics.context.frame_adapters import PandasAdapter
+from glm_magics.context.frame_stats import ColumnFacts, number, quartiles, short_float
+from glm_magics.context.frames import ContextOptions, FrameSummary, is_frame, summarize
+from glm_magics.tokens import estimate_tokens
 
 pd: Any = importlib.import_module("pandas")  # pandas ships no type information
 
@@ -504,7 +505,7 @@ def test_options_are_checked() -> None:
 
 def test_importing_the_module_does_not_import_pandas_or_polars() -> None:
     code = (
-        "import sys, glm_magics, glm_magics.dataframe_context\n"
+        "import sys, glm_magics, glm_magics.context.frames\n"
         "print([m for m in ('pandas', 'polars', 'numpy') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -20,8 +20,8 @@ def test_every_exported_name_resolves_and_nothing_else_is_public() -> None:
 def test_import_does_not_load_the_http_stack_or_the_renderer() -> None:
     code = (
         "import sys, glm_magics\n"
-        "heavy = [m for m in ('httpx', 'markdown_it', 'glm_magics.client', 'glm_magics.render')"
-        " if m in sys.modules]\n"
+        "heavy = [m for m in ('httpx', 'markdown_it', 'glm_magics.core.client',"
+        " 'glm_magics.display.notebook_view') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,10 +8,12 @@ import pytest
 from IPython.core.error import UsageError
 
 from glm_magics import ChatResult, GLMClient
+from glm_magics.display.plain_view import PlainView
+from glm_magics.display.sources import sources_html
 from glm_magics.errors import JSONAnswerError
-from glm_magics.plain_view import PlainView
+from glm_magics.results import WebSource
 from glm_magics.testing import Reply
-from glm_magics.web_search import SearchOptions, WebSource, sources_html
+from glm_magics.wire.web_search import SearchOptions
 from tests.conftest import Session
 
 SOURCES = [
@@ -51,7 +53,7 @@ def test_invalid_json_is_a_clear_error_and_keeps_the_text(session: Session) -> N
 
 
 def test_json_in_a_fence_and_the_json_setting(session: Session) -> None:
-    session.magics.json = True
+    session.magics.session.settings.json = True
     session.server.queue(Reply(text="```json\n[1, 2, 3]\n```"))
     session.line("three numbers as JSON")
     assert session.server.requests[-1].body["response_format"] == {"type": "json_object"}
@@ -101,16 +103,16 @@ def test_no_search_results_and_bad_options(session: Session) -> None:
 
 
 def test_search_cost_is_said_once_and_counted(session: Session) -> None:
-    session.magics._search_cost_shown = False
-    session.magics.usage.reset()
+    session.magics.session._search_cost_shown = False
+    session.magics.session.usage.reset()
     session.cell("--search", "first search")
     assert "$0.033" in session.publisher.final_html()
     session.publisher.messages.clear()
     session.cell("--search", "second search")
     assert "$0.033" not in session.publisher.final_html()
     session.cell("", "no search this time")
-    assert session.magics.usage.searches == 2
-    assert session.magics.usage.search_cost == pytest.approx(0.066)
+    assert session.magics.session.usage.searches == 2
+    assert session.magics.session.usage.search_cost == pytest.approx(0.066)
 
 
 def test_the_local_server_answers_a_search_with_stand_in_sources(session: Session) -> None:
@@ -130,7 +132,7 @@ def test_sources_come_with_a_non_streamed_answer_too(session: Session) -> None:
 
 
 def test_usage_reports_the_session(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    session.magics.usage.reset()
+    session.magics.session.usage.reset()
     session.server.queue(
         Reply(
             text="one",

@@ -20,8 +20,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from pytest_notebook.nb_regression import NBRegressionFixture
 
 from glm_magics import GLMClient, GLMError
-from glm_magics.config import Secret, Settings, settings
 from glm_magics.testing import LocalGLMServer, Reply
+from glm_magics.wire.keys import Secret
 from tests.conftest import Session, interrupt_after
 
 KEY = "sk-GLMKEY-7f3a9c51-do-not-leak"
@@ -32,7 +32,7 @@ WRONG = "sk-WRONGKEY-0b1e22-do-not-leak"
 def keyed(session: Session, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("EMPIRIOLABS_API_KEY", KEY)
     with LocalGLMServer(require_key=KEY) as server:
-        session.magics.base_url = server.base_url
+        session.magics.session.settings.base_url = server.base_url
         session.server = server
         yield session
 
@@ -73,10 +73,10 @@ def test_key_appears_nowhere(
     keyed.line("config")
     keyed.cell("", "with the wrong key")
     assert "HTTP 401, code 1002" in keyed.publisher.all_text()
-    settings.api_key = None
+    keyed.magics.session.api_key = None
 
     # The client on its own: repr, exceptions and their tracebacks.
-    client = GLMClient(base_url=server.base_url, settings=Settings())
+    client = GLMClient(base_url=server.base_url)
     seen += [repr(client), str(client), repr(Secret(KEY)), str(Secret(KEY))]
     server.queue(Reply.error(401, "1002", "bad token"))
     with pytest.raises(GLMError) as failure:

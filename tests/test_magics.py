@@ -75,7 +75,7 @@ def test_line_commands(session: Session, capsys: pytest.CaptureFixture[str]) -> 
     assert "1. ~" in capsys.readouterr().out
     session.line("reset")
     assert "cleared (1 turns)" in capsys.readouterr().out
-    assert len(session.magics.conversation) == 0
+    assert len(session.magics.session.conversation) == 0
     session.line("models")
     assert "* glm-4-7-flash" in capsys.readouterr().out
     session.line("help")
@@ -99,8 +99,11 @@ def test_config_show_set_and_share_with_percent_config(
     out = capsys.readouterr().out
     assert "api_key          not set" in out and session.server.base_url in out
     session.line("config temperature=0.3 max_tokens=128 thinking=False")
-    assert (session.magics.temperature, session.magics.max_tokens) == (0.3, 128)
-    assert session.magics.thinking is False
+    assert (
+        session.magics.session.settings.temperature,
+        session.magics.session.settings.max_tokens,
+    ) == (0.3, 128)
+    assert session.magics.session.settings.thinking is False
     session.shell.run_line_magic("config", "GLMMagics.top_p = 0.5")
     session.cell("", "hi")
     sent = session.server.requests[-1].body
@@ -149,7 +152,7 @@ def test_service_error_is_one_clear_message_not_a_traceback(session: Session) ->
     html = session.publisher.final_html()
     assert "glm-error" in html and "max_tokens is invalid" in html and "1214" in html
     assert "Traceback" not in session.publisher.all_text()
-    assert len(session.magics.conversation) == 0
+    assert len(session.magics.session.conversation) == 0
 
 
 def test_retry_wait_is_visible_in_the_cell(session: Session) -> None:
@@ -176,7 +179,7 @@ def test_untrusted_html_is_shown_as_text(session: Session) -> None:
 
 
 def test_plain_display_for_terminals(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    session.magics.display = "plain"
+    session.magics.session.settings.display = "plain"
     session.server.queue(Reply(reasoning="hmm", text="Plain answer"))
     session.cell("", "hi")
     out = capsys.readouterr().out
@@ -206,7 +209,7 @@ def test_interrupt_stops_quickly_keeps_partial_and_history(session: Session) -> 
     assert session.server.wait_for_disconnect().client_disconnected
     html = session.publisher.final_html()
     assert "Interrupted" in html and "Partial" in html
-    (turn,) = session.magics.conversation.turns
+    (turn,) = session.magics.session.conversation.turns
     assert turn.interrupted and turn.assistant["content"] == result.text
 
 
@@ -224,7 +227,9 @@ def test_one_line_question_ending_in_a_question_mark_is_asked_not_help(session: 
 def test_auto_display_is_plain_text_without_a_frontend(
     session: Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    session.magics.display = "auto"  # a bare InteractiveShell has no kernel, like a terminal
+    session.magics.session.settings.display = (
+        "auto"  # a bare InteractiveShell has no kernel, like a terminal
+    )
     session.server.queue(Reply(text="terminal answer"))
     session.cell("", "hi")
     assert "terminal answer" in capsys.readouterr().out
@@ -239,7 +244,7 @@ def test_interrupt_while_waiting_for_response_headers(session: Session) -> None:
     port = listener.getsockname()[1]
     accepted: list[socket.socket] = []
     threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
-    session.magics.base_url = f"http://127.0.0.1:{port}/v1"
+    session.magics.session.settings.base_url = f"http://127.0.0.1:{port}/v1"
     started = time.monotonic()
     with interrupt_after(0.5):
         session.cell("", "anyone there?")
@@ -250,16 +255,16 @@ def test_interrupt_while_waiting_for_response_headers(session: Session) -> None:
     accepted[0].close()
     listener.close()
     assert "Interrupted" in session.publisher.final_html()
-    assert len(session.magics.conversation) == 0  # nothing arrived, nothing to remember
+    assert len(session.magics.session.conversation) == 0  # nothing arrived, nothing to remember
 
 
 def test_config_values_with_spaces_and_settings_ranges(session: Session) -> None:
     session.line('config system="You are terse" max_retries=2')
-    assert session.magics.system == "You are terse"
+    assert session.magics.session.settings.system == "You are terse"
     assert session.server.requests == []
     with pytest.raises(UsageError, match=r"update_interval must be between 0\.05 and 5"):
         session.line("config update_interval=0")
-    session.magics.max_retries = 3
+    session.magics.session.settings.max_retries = 3
 
 
 def test_question_marks_inside_a_cell_magic_body_are_left_alone(session: Session) -> None:
@@ -306,7 +311,7 @@ def test_a_misused_option_loses_nothing(session: Session) -> None:
     session.cell("", "first")
     with pytest.raises(UsageError):
         session.cell("--new --lang r", "second")
-    assert len(session.magics.conversation) == 1  # --new did not wipe the history
+    assert len(session.magics.session.conversation) == 1  # --new did not wipe the history
 
 
 def test_code_blocks_go_one_per_cell_through_the_frontend_extension(
@@ -319,7 +324,7 @@ def test_code_blocks_go_one_per_cell_through_the_frontend_extension(
             calls.append((anchor, cells, metadata))
             return True
 
-    monkeypatch.setattr("glm_magics.bridge.shared_bridge", lambda: ReadyBridge())
+    monkeypatch.setattr("glm_magics.notebook.bridge.shared_bridge", lambda: ReadyBridge())
     session.server.queue(Reply(text="```python\na = 1\n```\n\n```python\nb = 2\n```\n"))
     session.shell.rl_next_input = None
     session.cell("-c", "two blocks")
@@ -332,8 +337,8 @@ def test_code_blocks_go_one_per_cell_through_the_frontend_extension(
 
 
 def test_from_a_widget_without_the_extension_the_code_is_shown_to_copy(session: Session) -> None:
-    from glm_magics.code_blocks import CodeBlock
-    from glm_magics.insertion import insert_code
+    from glm_magics.display.code_blocks import CodeBlock
+    from glm_magics.notebook.insertion import insert_code
 
     class AbsentBridge:
         def insert_cells(self, anchor: Any, cells: list[str], metadata: dict[str, Any]) -> bool:
@@ -354,3 +359,16 @@ def test_from_a_widget_without_the_extension_the_code_is_shown_to_copy(session: 
     assert "not active" in inserted.message
     assert session.shell.rl_next_input is None  # nothing pretends to insert
     assert inserted.copy == "# generated by glm-4-7-flash: review before running\na = 1\n\nb = 2"
+
+
+def test_the_settings_are_traits_too_both_ways(session: Session) -> None:
+    """``%config GLMMagics`` sets and lists the session's settings; profiles use the traits."""
+    settings = session.magics.session.settings
+    session.shell.run_line_magic("config", "GLMMagics.temperature = 0.2")
+    assert settings.temperature == 0.2
+    session.line("config top_p=0.5 api=messages")
+    assert session.magics.trait_values()["top_p"] == 0.5
+    assert session.magics.trait_values()["api"] == "messages"
+    session.shell.run_line_magic("config", "GLMMagics.temperature = 3")  # IPython logs it
+    assert settings.temperature == 0.2  # a refused value changes nothing
+    settings.api = "chat"

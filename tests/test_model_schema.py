@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from glm_magics.client import GLMClient
+from glm_magics.core.client import GLMClient
 from glm_magics.errors import (
     APIConnectionError,
     AuthenticationError,
     ConfigurationError,
     ParameterError,
 )
-from glm_magics.model_schema import NEGATIVE_TTL, ModelSchema, SchemaCache
-from glm_magics.params import CONTEXT_WINDOW, RANGES, Range
 from glm_magics.testing import LocalGLMServer
 from glm_magics.testing.wire import MODEL_PARAMETERS, model_detail
+from glm_magics.wire.model_schema import NEGATIVE_TTL, ModelSchema, SchemaCache
+from glm_magics.wire.params import CONTEXT_WINDOW, RANGES, Range
 
 MODEL = "glm-4-7-flash"
 UNREACHABLE = "http://127.0.0.1:9/v1"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from glm_magics.notebook_state import CellInfo, NotebookState, strip_ansi
-from glm_magics.prompt_refs import expand, namespace_resolver
+from glm_magics.context.references import expand, namespace_resolver
+from glm_magics.notebook.state import CellInfo, NotebookState, strip_ansi
 
 
 @pytest.fixture

@@ -7,15 +7,18 @@ from typing import Any
 
 import pytest
 
-from glm_magics.config import API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_MODEL, check_base_url
 from glm_magics.errors import ConfigurationError, ParameterError
-from glm_magics.params import build_params
-from glm_magics.presets import (
+from glm_magics.wire.keys import API_KEY_ENV
+from glm_magics.wire.params import build_params
+from glm_magics.wire.presets import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
     DEFAULT_PRESET,
     PRESETS,
     ZAI_ONLY_FIELDS,
     Preset,
     adapt_params,
+    check_base_url,
     get_preset,
     preset_for_url,
     thinking_fields,
@@ -185,7 +188,7 @@ def test_preset_for_url_prefers_the_longest_path(monkeypatch: pytest.MonkeyPatch
         "shallow", "https://api.z.ai/api", "m", "d", True, "K", "thinking_type", True, True, True
     )
     patched = {"shallow": shallow, **PRESETS}
-    monkeypatch.setattr("glm_magics.presets.PRESETS", patched)
+    monkeypatch.setattr("glm_magics.wire.presets.PRESETS", patched)
     assert preset_for_url("https://api.z.ai/api/paas/v4") is PRESETS["zai"]
     assert preset_for_url("https://api.z.ai/api/other") is shallow
 

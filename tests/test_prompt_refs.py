@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from glm_magics.prompt_refs import Expansion, expand, namespace_resolver
+from glm_magics.context.references import Expansion, expand, namespace_resolver
 
 
 class Point:

@@ -25,7 +25,6 @@ from glm_magics import (
     StreamError,
     TruncatedStreamError,
 )
-from glm_magics.config import Settings
 from glm_magics.events import (
     Finished,
     ReasoningDelta,
@@ -34,17 +33,15 @@ from glm_magics.events import (
     ToolCallDelta,
     UsageReported,
 )
-from glm_magics.params import build_params
-from glm_magics.protocols import (
-    PROTOCOLS,
-    MessagesAccumulator,
-    ResponsesAccumulator,
-    StreamAccumulator,
-)
 from glm_magics.results import ChatResult, ToolCall, Usage
-from glm_magics.retry import RetryPolicy
-from glm_magics.sse import SSEDecoder
 from glm_magics.testing import LocalGLMServer, Reply, ToolCallSpec
+from glm_magics.wire.messages import MessagesReader
+from glm_magics.wire.params import build_params
+from glm_magics.wire.protocols import PROTOCOLS
+from glm_magics.wire.reader import StreamReader
+from glm_magics.wire.responses import ResponsesReader
+from glm_magics.wire.retry import RetryPolicy
+from glm_magics.wire.sse import SSEDecoder
 
 APIS = ("chat", "responses", "messages")
 MODEL = "glm-4-7-flash"
@@ -74,7 +71,7 @@ def server() -> Iterator[LocalGLMServer]:
 
 @pytest.fixture
 def client(server: LocalGLMServer) -> Iterator[GLMClient]:
-    with GLMClient(base_url=server.base_url, settings=Settings(), retry_policy=FAST) as glm:
+    with GLMClient(base_url=server.base_url, retry_policy=FAST) as glm:
         yield glm
 
 
@@ -552,7 +549,7 @@ def sse(line_ending: str, *events: dict[str, Any]) -> bytes:
     return "".join(frames).encode()
 
 
-def read(accumulator: StreamAccumulator, body: bytes, size: int) -> list[StreamEvent]:
+def read(accumulator: StreamReader, body: bytes, size: int) -> list[StreamEvent]:
     """Bytes in ``size``-byte chunks through the SSE decoder into the accumulator."""
     decoder, events = SSEDecoder(), []
     for start in range(0, len(body), size):
@@ -664,15 +661,15 @@ EXPECTED_EVENTS = [
 @pytest.mark.parametrize(
     ("accumulator", "events", "answer_id"),
     [
-        (ResponsesAccumulator, RESPONSES_EVENTS, "resp_9"),
-        (MessagesAccumulator, MESSAGES_EVENTS, "msg_9"),
+        (ResponsesReader, RESPONSES_EVENTS, "resp_9"),
+        (MessagesReader, MESSAGES_EVENTS, "msg_9"),
     ],
     ids=["responses", "messages"],
 )
 @pytest.mark.parametrize("line_ending", ["\r\n", "\r", "\n"], ids=["crlf", "cr", "lf"])
 @pytest.mark.parametrize("size", [1, 7, 4096])
 def test_hand_made_sse_through_the_accumulators(
-    accumulator: type[ResponsesAccumulator | MessagesAccumulator],
+    accumulator: type[ResponsesReader | MessagesReader],
     events: list[dict[str, Any]],
     answer_id: str,
     line_ending: str,
@@ -691,7 +688,7 @@ def test_hand_made_sse_through_the_accumulators(
         ToolCall("call_9", "look", '{"q": "東京"}'),
         ToolCall("call_10", "time", "{}"),
     ]
-    reasoning = 3 if accumulator is ResponsesAccumulator else 0
+    reasoning = 3 if accumulator is ResponsesReader else 0
     assert result.usage == Usage(20, 7, 27, reasoning_tokens=reasoning, cached_tokens=4)
 
 
@@ -706,7 +703,7 @@ def test_hand_made_bytes_through_the_client() -> None:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=content)
 
     transport = httpx.MockTransport(handler)
-    with GLMClient("k", "https://glm.invalid/v1", settings=Settings(), transport=transport) as glm:
+    with GLMClient("k", "https://glm.invalid/v1", transport=transport) as glm:
         for api in ("responses", "messages"):
             result = glm.chat(PROMPT, api=api)
             assert (result.text, result.finish_reason) == (TRICKY, "tool_calls")
@@ -725,7 +722,7 @@ def test_whole_json_answer_to_a_streamed_request() -> None:
         ],
     }
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
-    glm = GLMClient("k", "https://glm.invalid/v1", settings=Settings(), transport=transport)
+    glm = GLMClient("k", "https://glm.invalid/v1", transport=transport)
     with glm, glm.stream(PROMPT, api="responses") as stream:
         events = list(stream)
     assert events == [ReasoningDelta("Short."), TextDelta("Cut"), Finished("length")]
@@ -736,13 +733,13 @@ def test_whole_json_answer_to_a_streamed_request() -> None:
     ("accumulator", "payload", "error", "says"),
     [
         (
-            ResponsesAccumulator,
+            ResponsesReader,
             {"type": "error", "code": "1302", "message": "Slow down"},
             InStreamError,
             "Slow down",
         ),
         (
-            ResponsesAccumulator,
+            ResponsesReader,
             {
                 "type": "response.failed",
                 "response": {"error": {"code": "server_error", "message": "Broke"}},
@@ -751,38 +748,38 @@ def test_whole_json_answer_to_a_streamed_request() -> None:
             "Broke",
         ),
         (
-            ResponsesAccumulator,
+            ResponsesReader,
             {"type": "error", "code": "1301", "message": "Unsafe"},
             ContentFilteredError,
             "content filter",
         ),
         (
-            ResponsesAccumulator,
+            ResponsesReader,
             {"type": "response.output_text.delta", "delta": 5},
             StreamError,
             "'delta' is int",
         ),
-        (ResponsesAccumulator, {"delta": "no type"}, StreamError, "no 'type'"),
+        (ResponsesReader, {"delta": "no type"}, StreamError, "no 'type'"),
         (
-            ResponsesAccumulator,
+            ResponsesReader,
             {"object": "response", "status": "in_progress", "output": []},
             StreamError,
             "'in_progress', not completed",
         ),
         (
-            MessagesAccumulator,
+            MessagesReader,
             {"type": "error", "error": {"type": "overloaded_error", "message": "Busy"}},
             InStreamError,
             "Busy",
         ),
         (
-            MessagesAccumulator,
+            MessagesReader,
             {"type": "content_block_delta", "index": 0},
             StreamError,
             "no 'delta'",
         ),
         (
-            MessagesAccumulator,
+            MessagesReader,
             {"error": {"message": "Plain error body"}},
             InStreamError,
             "Plain error body",
@@ -790,7 +787,7 @@ def test_whole_json_answer_to_a_streamed_request() -> None:
     ],
 )
 def test_errors_and_bad_shapes_keep_the_partial_answer(
-    accumulator: type[ResponsesAccumulator | MessagesAccumulator],
+    accumulator: type[ResponsesReader | MessagesReader],
     payload: dict[str, Any],
     error: type[Exception],
     says: str,
@@ -798,7 +795,7 @@ def test_errors_and_bad_shapes_keep_the_partial_answer(
     reader = accumulator()
     first = (
         {"type": "response.output_text.delta", "delta": "So far"}
-        if accumulator is ResponsesAccumulator
+        if accumulator is ResponsesReader
         else block_delta(0, "text_delta", text="So far")
     )
     assert reader.feed(json.dumps(first)) == [TextDelta("So far")]
@@ -809,6 +806,6 @@ def test_errors_and_bad_shapes_keep_the_partial_answer(
 
 
 def test_malformed_json_is_a_stream_error() -> None:
-    for reader in (ResponsesAccumulator(), MessagesAccumulator()):
+    for reader in (ResponsesReader(), MessagesReader()):
         with pytest.raises(StreamError, match="malformed event"):
             reader.feed('{"type": "ping"')

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from glm_magics import GLMClient, ToolCall, Usage
-from glm_magics.config import Settings
 from glm_magics.testing import LocalGLMServer, Reply
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded" / "zai-glm-4.7-flash"
@@ -82,7 +81,7 @@ def test_streamed_recording_replays_exactly(path: Path, replay_server: LocalGLMS
     replay_server.queue(Reply(raw_body=path.read_bytes()))
     recorded = request_of(path)
     with (
-        GLMClient(base_url=replay_server.base_url, settings=Settings()) as client,
+        GLMClient(base_url=replay_server.base_url) as client,
         client.stream(recorded["messages"], model=recorded["model"]) as stream,
     ):
         events = list(stream)
@@ -101,7 +100,7 @@ def test_non_streamed_recording_replays_exactly(path: Path, replay_server: Local
     recorded = request_of(path)
     payload = json.loads(path.read_text())
     message = payload["choices"][0]["message"]
-    with GLMClient(base_url=replay_server.base_url, settings=Settings()) as client:
+    with GLMClient(base_url=replay_server.base_url) as client:
         result = client.chat(recorded["messages"], model=recorded["model"], stream=False)
     check(
         result,

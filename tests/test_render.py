@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from glm_magics.markdown_render import _PRE_STYLE, IncrementalMarkdown, render_markdown
-from glm_magics.plain_view import PlainView
-from glm_magics.render import NotebookView
+from glm_magics.display.markdown import PRE_STYLE, IncrementalMarkdown, render_markdown
+from glm_magics.display.notebook_view import NotebookView
+from glm_magics.display.plain_view import PlainView
 from tests.conftest import RecordingPublisher
 
 MODEL = "glm-4-7-flash"
@@ -570,7 +570,7 @@ def test_open_fence_is_not_reparsed_for_every_line() -> None:
     assert checks == 0 and doc.in_fence
     doc.append("```\n")
     assert doc.worth_splitting()
-    assert doc.split().startswith(f'<pre style="{_PRE_STYLE}"><code>line 0\n')
+    assert doc.split().startswith(f'<pre style="{PRE_STYLE}"><code>line 0\n')
     assert doc.tail == ""
 
 

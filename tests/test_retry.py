@@ -12,7 +12,7 @@ from glm_magics.errors import (
     RateLimitError,
     status_error,
 )
-from glm_magics.retry import RetryPolicy, describe_failure, is_retryable, parse_retry_after
+from glm_magics.wire.retry import RetryPolicy, describe_failure, is_retryable, parse_retry_after
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:

@@ -16,32 +16,32 @@ def preset_session(session: Session) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.magics.preset = None
+        session.magics.session.settings.preset = None
 
 
 def test_a_preset_sets_url_model_and_key_variable(
     preset_session: Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    magics = preset_session.magics
+    magics = preset_session.magics.session.settings
     preset_session.line("config preset=vllm")
     assert magics.base_url == "http://localhost:8000/v1"
     assert magics.model == "zai-org/GLM-4.7-Flash"
     preset_session.line("config preset=Z.ai")
     assert magics.preset == "zai" and magics.base_url == "https://api.z.ai/api/paas/v4"
-    assert preset_session.magics.client().key_env == "ZAI_API_KEY"
+    assert preset_session.magics.session.client.key_env == "ZAI_API_KEY"
     capsys.readouterr()
     preset_session.line("config")
     shown = capsys.readouterr().out
     assert "https://api.z.ai/api/paas/v4" in shown and "'zai'" in shown
     preset_session.line("config preset=none")
     assert magics.base_url is None and magics.model is None
-    assert preset_session.magics.client().key_env == "EMPIRIOLABS_API_KEY"
+    assert preset_session.magics.session.client.key_env == "EMPIRIOLABS_API_KEY"
 
 
 def test_an_unknown_preset_is_a_usage_error(preset_session: Session) -> None:
     with pytest.raises(UsageError, match="ollama"):
         preset_session.line("config preset=olama")
-    assert preset_session.magics.preset is None
+    assert preset_session.magics.session.settings.preset is None
 
 
 def test_inline_think_tags_go_to_the_reasoning(session: Session) -> None:
@@ -66,8 +66,8 @@ def test_a_later_think_tag_is_plain_text(session: Session) -> None:
 def local_preset(session: Session, name: str) -> None:
     """The preset's wire details, but sent to the local test server."""
     session.line(f"config preset={name}")
-    session.magics.base_url = session.server.base_url
-    session.magics.model = "glm-4.7-flash"
+    session.magics.session.settings.base_url = session.server.base_url
+    session.magics.session.settings.model = "glm-4.7-flash"
 
 
 @pytest.mark.parametrize(
@@ -110,8 +110,8 @@ def test_fields_a_local_server_ignores_are_left_out_and_said(preset_session: Ses
         return a + b
 
     preset_session.shell.user_ns["add"] = add
-    preset_session.magics._search_cost_shown = False
-    searches = preset_session.magics.usage.searches
+    preset_session.magics.session._search_cost_shown = False
+    searches = preset_session.magics.session.usage.searches
     try:
         preset_session.cell("--tools add --no-sample --search", "1+2")
     finally:
@@ -122,7 +122,7 @@ def test_fields_a_local_server_ignores_are_left_out_and_said(preset_session: Ses
     shown = preset_session.publisher.all_text()
     assert "Not sent to this vllm server" in shown and "web_search" in shown
     assert "$0.033" not in shown  # no search was sent, so none is billed or counted
-    assert preset_session.magics.usage.searches == searches
+    assert preset_session.magics.session.usage.searches == searches
 
 
 def test_the_models_published_ranges_are_checked_before_sending(session: Session) -> None:
@@ -130,14 +130,14 @@ def test_the_models_published_ranges_are_checked_before_sending(session: Session
 
     narrow = {"temperature": {"min": 0.0, "max": 0.7, "default": 0.6}}
     with LocalGLMServer(model_parameters=narrow) as server:
-        session.magics.base_url = server.base_url
+        session.magics.session.settings.base_url = server.base_url
         with pytest.raises(UsageError, match="published schema"):
             session.cell("-t 0.9", "hot")
         assert [r.method for r in server.requests] == ["GET"]  # the schema, nothing sent
         session.cell("-t 0.5", "warm")
         session.cell("-t 0.6", "warm again")
         assert [r.method for r in server.requests] == ["GET", "POST", "POST"]  # cached
-    session.magics._schemas.clear()
+    session.magics.session._schemas.clear()
 
 
 def test_a_preset_reads_its_own_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,8 +150,8 @@ def test_a_preset_reads_its_own_key_variable(monkeypatch: pytest.MonkeyPatch) ->
         with pytest.raises(ConfigurationError, match="ZAI_API_KEY"):
             client.chat([{"role": "user", "content": "hi"}])
         monkeypatch.setenv("ZAI_API_KEY", "sk-zai")
-        assert client._resolve_key() is not None
-        assert client._resolve_key().reveal() == "sk-zai"  # type: ignore[union-attr]
+        assert client._connection.key() is not None
+        assert client._connection.key().reveal() == "sk-zai"  # type: ignore[union-attr]
 
 
 def test_the_client_takes_a_preset() -> None:
@@ -191,7 +191,8 @@ def test_model_list_errors_never_show_the_key() -> None:
 
 
 def test_a_malformed_source_link_is_shown_as_text() -> None:
-    from glm_magics.web_search import WebSource, sources_html
+    from glm_magics.display.sources import sources_html
+    from glm_magics.results import WebSource
 
     shown = sources_html([WebSource(title="broken", link="http://[bad")])
     assert "broken" in shown and "<a " not in shown
@@ -200,7 +201,7 @@ def test_a_malformed_source_link_is_shown_as_text() -> None:
 def test_tool_errors_keep_their_colour_in_a_terminal() -> None:
     import io
 
-    from glm_magics.plain_view import PlainView
+    from glm_magics.display.plain_view import PlainView
 
     stream = io.StringIO()
     PlainView("glm", stream=stream, color=True).info("f() ✗ ValueError", kind="tool-error")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from glm_magics.sse import ServerSentEvent, SSEDecoder
+from glm_magics.wire.sse import ServerSentEvent, SSEDecoder
 
 
 def decode_all(chunks: list[bytes]) -> list[ServerSentEvent]:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from glm_magics.think_tags import (
+from glm_magics.wire.think_tags import (
     CLOSE_TAG,
     OPEN_TAG,
     Part,

@@ -153,14 +153,14 @@ def test_only_registered_functions_run(tools_session: Session) -> None:
 
 def test_the_round_limit_stops_a_runaway_loop(tools_session: Session) -> None:
     session = tools_session
-    session.magics.tool_rounds = 2
+    session.magics.session.settings.tool_rounds = 2
     try:
         session.server.queue(
             *[Reply(tool_calls=[ToolCallSpec("add", '{"a": 1, "b": 1}')]) for _ in range(5)]
         )
         session.cell("--tools add", "Keep adding")
     finally:
-        session.magics.tool_rounds = 5
+        session.magics.session.settings.tool_rounds = 5
     assert len(posts(session)) == 3  # the first request and two rounds of results
     html = session.publisher.final_html()
     assert "after 2 rounds" in html and "tool_rounds" in html
@@ -199,7 +199,7 @@ def test_usage_counts_every_round(
     tools_session: Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
     session = tools_session
-    session.magics.usage.reset()
+    session.magics.session.usage.reset()
     session.server.queue(
         Reply(tool_calls=[ToolCallSpec("add", '{"a": 1, "b": 2}')]), Reply(text="3")
     )

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal, NewType, NotRequired, Optional, Type
 import pytest
 
 import glm_magics.tools
-from glm_magics.params import build_params
 from glm_magics.results import ToolCall
 from glm_magics.tools import (
     ToolOutcome,
@@ -26,6 +25,7 @@ from glm_magics.tools import (
     tool_message,
     unregister,
 )
+from glm_magics.wire.params import build_params
 
 # -- Types the tests describe ----------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from glm_magics.config import KNOWN_MODELS
 from glm_magics.testing.replies import Reply, ToolCallSpec, tokenize
+from glm_magics.wire.presets import KNOWN_MODELS
 
 __all__ = [
     "KNOWN_MODELS",

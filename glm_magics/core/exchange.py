@@ -1,0 +1,152 @@
+"""One question answered: the request, any rounds of tool calls, and the usage count.
+
+This is the package's one tool loop. :func:`run_exchange` sends the messages
+(streamed or whole, through :func:`~glm_magics.core.driver.drive`), and while the
+model asks for calls to registered Python functions it runs them
+(:mod:`glm_magics.tools`), reports each call, sends the results back with the
+assistant's message (its ``reasoning_content`` included, as GLM's interleaved
+thinking requires) and asks again, up to ``max_rounds`` times. Only functions in the
+request's registry can ever run. :class:`~glm_magics.core.session.Session` (and so
+the magics and the control panel) and :meth:`GLMClient.chat
+<glm_magics.core.client.GLMClient.chat>` all answer through here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from glm_magics.core.driver import Outcome, drive
+from glm_magics.core.reporting import Reporter, RoundEnded, ToolRan
+from glm_magics.core.usage import SessionUsage
+from glm_magics.errors import ToolLoopError
+from glm_magics.results import ChatResult
+from glm_magics.tools import ToolRegistry, run_tool_calls, tool_message
+from glm_magics.wire.stream import ChatStream
+from glm_magics.wire.web_search import SearchOptions
+
+__all__ = ["Exchange", "Request", "StreamOpener", "run_exchange"]
+
+StreamOpener = Callable[[list[dict[str, Any]], dict[str, Any]], ChatStream]
+"""Opens one request's stream: ``opener(messages, params)`` (nothing is sent until read)."""
+
+
+@dataclass
+class Request:
+    """What to send with the messages.
+
+    ``params`` are the friendly parameters :func:`~glm_magics.wire.params.build_params`
+    takes (``temperature``, ``thinking``...). ``tools``: the Python functions the
+    model may call; ``extra_tools``: tool dicts sent as they are; ``search``: the
+    built-in web search; ``json_mode``: ask for one JSON object.
+    """
+
+    params: dict[str, Any] = field(default_factory=dict)
+    stream: bool = True
+    tools: ToolRegistry | None = None
+    extra_tools: Sequence[Any] = ()
+    search: SearchOptions | None = None
+    json_mode: bool = False
+    max_rounds: int = 5
+
+    def body_params(self) -> dict[str, Any]:
+        """``params`` plus the tools, search and JSON mode entries (with ``tool_stream``
+        when streaming function tools; a preset's server that lacks it drops it)."""
+        params = dict(self.params)
+        if self.json_mode:
+            params["response_format"] = "json_object"
+        tools: list[dict[str, Any]] = list(self.tools.schemas()) if self.tools else []
+        if tools and self.stream:
+            params["tool_stream"] = True
+        tools += list(self.extra_tools)
+        if self.search is not None:
+            tools.append(self.search.tool())
+        if tools:
+            params["tools"] = tools
+        return params
+
+
+@dataclass
+class Exchange:
+    """How it went: the final ``result``; ``steps`` are the assistant tool-call messages
+    and tool results sent between the question and the answer; ``error`` if it failed;
+    ``interrupted`` when the user stopped it (``by_keyboard``: with an interrupt)."""
+
+    result: ChatResult
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    error: BaseException | None = None
+    rounds: int = 0
+    interrupted: bool = False
+    by_keyboard: bool = False
+
+
+def run_exchange(
+    open_stream: StreamOpener,
+    messages: list[dict[str, Any]],
+    request: Request,
+    reporter: Reporter,
+    *,
+    model: str,
+    usage: SessionUsage | None = None,
+    searched: bool = False,
+    stop: threading.Event | None = None,
+) -> Exchange:
+    """Ask, run requested tools, ask again... until the answer (see the module docstring).
+
+    ``searched`` says whether each request really searches (for the usage count). The
+    final :class:`~glm_magics.core.reporting.Answered` is left to the caller, which
+    knows what else to say; each tool round reports its end and one event per call.
+    """
+    params = request.body_params()
+    sent = list(messages)
+    steps: list[dict[str, Any]] = []
+    rounds = 0
+    while True:
+        outcome = _one_request(open_stream, sent, params, reporter, stop)
+        result = outcome.result
+        result.model = result.model or model
+        if usage is not None:
+            usage.record(result, searched=searched, failed=outcome.error is not None)
+        done = Exchange(
+            result, steps, outcome.error, rounds, outcome.interrupted, outcome.by_keyboard
+        )
+        wants_tools = (
+            outcome.error is None
+            and request.tools is not None
+            and result.finish_reason == "tool_calls"
+            and bool(result.tool_calls)
+            and not outcome.interrupted
+            and not (stop is not None and stop.is_set())
+        )
+        if not wants_tools or request.tools is None:
+            return done
+        reporter.report(RoundEnded(result))
+        if rounds >= request.max_rounds:
+            done.error = ToolLoopError(
+                f"The model still asked for tool calls after {rounds} rounds, so it was "
+                "stopped there. Raise the limit with `%glm config tool_rounds=N` "
+                "(max_rounds= in Python), or simplify the question.",
+                partial=result,
+            )
+            return done
+        outcomes = run_tool_calls(result.tool_calls, request.tools)
+        for ran in outcomes:
+            reporter.report(ToolRan(ran))
+        step = [result.to_message(), *(tool_message(ran) for ran in outcomes)]
+        steps += step
+        sent += step
+        rounds += 1
+
+
+def _one_request(
+    open_stream: StreamOpener,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    reporter: Reporter,
+    stop: threading.Event | None,
+) -> Outcome:
+    chat_stream = open_stream(messages, params)
+    with chat_stream:
+        return drive(chat_stream, reporter, stop=stop)

@@ -1,0 +1,126 @@
+"""How a live display watches an exchange: a reporter that takes events.
+
+A :class:`~glm_magics.core.session.Session` (and :meth:`GLMClient.chat
+<glm_magics.core.client.GLMClient.chat>`) tells a :class:`Reporter` what happens, as
+plain values: the stream's own :mod:`~glm_magics.events` (reasoning and answer text,
+tool-call fragments, a scheduled retry) and the exchange events below (time passing,
+notes for the user, a tool that ran, a request or the whole answer finished, a
+failure). A reporter shows them however it likes; nothing here knows of IPython::
+
+    class Printer:
+        def report(self, event: Event) -> None:
+            if isinstance(event, TextDelta):
+                print(event.text, end="", flush=True)
+
+    session.ask("Say hi", reporter=Printer())
+
+Notebook, widget and terminal views live in :mod:`glm_magics.display`; a reporter
+that ignores everything (:data:`QUIET`) is the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from glm_magics.events import StreamEvent
+from glm_magics.results import ChatResult
+from glm_magics.tools import ToolOutcome
+
+__all__ = [
+    "QUIET",
+    "Answered",
+    "Event",
+    "Failed",
+    "Note",
+    "NoteKind",
+    "Notice",
+    "Reporter",
+    "RoundEnded",
+    "Tick",
+    "ToolRan",
+]
+
+NoteKind = Literal["info", "error"]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed (about every 50 ms while a request runs): redraw if you draw live.
+
+    ``waiting`` is true until the first piece of the answer arrived; ``elapsed`` counts
+    seconds since the request was sent.
+    """
+
+    elapsed: float
+    waiting: bool
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A passing remark before the answer (values cut short, old turns left out)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A lasting line: a cost notice, fields a server ignores, a JSON check."""
+
+    message: str
+    kind: NoteKind = "info"
+
+
+@dataclass(frozen=True)
+class ToolRan:
+    """The model asked for a tool call and it ran (or failed); ``outcome`` says how."""
+
+    outcome: ToolOutcome
+
+
+@dataclass(frozen=True)
+class RoundEnded:
+    """A request that asked for tool calls is done; their results go into the next one."""
+
+    result: ChatResult
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The answer is complete (or was stopped: ``result.interrupted``).
+
+    ``max_tokens`` is what the request allowed, for saying why an answer was cut.
+    """
+
+    result: ChatResult
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The exchange failed; ``message`` says what to do (the key is never in it)."""
+
+    message: str
+
+
+Event = StreamEvent | Tick | Notice | Note | ToolRan | RoundEnded | Answered | Failed
+"""Everything a reporter may be told."""
+
+
+class Reporter(Protocol):
+    """Watches one exchange; called on the thread that asked."""
+
+    def report(self, event: Event) -> None:
+        """Take one event; return quickly (draw later, on a :class:`Tick`)."""
+
+
+class _Quiet:
+    def report(self, event: Event) -> None:
+        """Ignore the event."""
+
+    def __repr__(self) -> str:
+        return "QUIET"
+
+
+QUIET: Reporter = _Quiet()
+"""A reporter that shows nothing."""

@@ -1,0 +1,416 @@
+"""``Session``: a conversation with GLM in plain Python, and the core every frontend drives.
+
+A session owns the settings, the conversation, the usage count and the tools, and
+runs each question through the one exchange loop. The ``%%glm`` magics, the control
+panel and batch work are thin frontends over it; it knows nothing of IPython::
+
+    from glm_magics import GLMClient, Session
+
+    session = Session()                                  # settings and environment
+    result = session.ask("What is a p-value?", temperature=0.2)   # a ChatResult
+    session.ask("Shorter, please.")                      # carries the history
+    len(session.conversation), session.usage.requests
+    session.ask("Describe it.", frames={"sales": df}, rows=0)     # DataFrame context
+    session.ask("Add 2 and 3.", tools=[add])             # Python functions as tools
+    session.stop()                                       # from any thread
+    session.reset()                                      # a fresh conversation
+
+What is shown while an answer streams is up to a reporter
+(:mod:`~glm_magics.core.reporting`): pass ``reporter=`` to the session or to one
+``ask``. Mistakes in the request (:class:`~glm_magics.errors.ParameterError`,
+:class:`~glm_magics.errors.ConfigurationError`) are raised before anything is sent
+or reported; a failure of the service is reported, then raised.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from glm_magics.context.frames import ContextOptions, FrameSummary
+from glm_magics.context.prompt import Prompt, compose, frame_summaries
+from glm_magics.core.conversation import Conversation
+from glm_magics.core.exchange import Request, run_exchange
+from glm_magics.core.reporting import QUIET, Answered, Failed, Note, Notice, Reporter
+from glm_magics.core.settings import Settings
+from glm_magics.core.usage import SessionUsage
+from glm_magics.errors import GLMError, JSONAnswerError, ParameterError
+from glm_magics.results import ChatResult
+from glm_magics.tools import ToolRegistry, registered_tools
+from glm_magics.wire.keys import Secret, key_from_env, scrub_keys
+from glm_magics.wire.model_schema import SchemaCache
+from glm_magics.wire.params import RANGES
+from glm_magics.wire.web_search import SEARCH_COST_USD, SearchOptions
+
+if TYPE_CHECKING:
+    from glm_magics.core.client import GLMClient
+    from glm_magics.wire.stream import ChatStream
+
+__all__ = ["Session"]
+
+_QUICK_TIMEOUT = 3.0  # seconds for GET /models and /models/{id}: a slow answer is no answer
+
+
+class Session:
+    """See the module docstring. Safe to share between threads (the panel asks from its
+    own); :meth:`stop` ends every answer still streaming."""
+
+    __module__ = "glm_magics"
+
+    def __init__(
+        self,
+        client: GLMClient | None = None,
+        *,
+        settings: Settings | None = None,
+        reporter: Reporter | None = None,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        """The settings every ask starts from; change them at any time."""
+        self.conversation = Conversation()
+        self.usage = SessionUsage()
+        """What this session used: requests, tokens, tool calls, web searches."""
+        self.reporter: Reporter = reporter if reporter is not None else QUIET
+        """Shown every answer unless an ask passes its own."""
+        self.tools = tools if tools is not None else registered_tools
+        """The functions offered with every request (``@tool``-registered by default)."""
+        self.last_result: ChatResult | None = None
+        """The latest answer, complete, partial, stopped or failed."""
+        self._client = client
+        self._api_key: Secret | None = None
+        self._made: GLMClient | None = None
+        self._made_for: tuple[object, ...] | None = None
+        self._retired: list[GLMClient] = []
+        self._schemas = SchemaCache()
+        self._lock = threading.Lock()
+        self._running: dict[threading.Event, ChatStream | None] = {}
+        self._search_cost_shown = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<glm-magics Session: {len(self.conversation)} turns, "
+            f"{self.usage.requests} requests, model {self.model}>"
+        )
+
+    # -- where the model runs ------------------------------------------------------
+
+    @property
+    def client(self) -> GLMClient:
+        """The client the next ask uses: the one given, else one made from the settings
+        (made again when ``base_url``, ``preset``, ``timeout``, ``max_retries`` or the
+        key change; a replaced one stays open for an answer still streaming on it)."""
+        if self._client is not None:
+            return self._client
+        settings = self.settings
+        wanted = (
+            settings.base_url,
+            settings.preset,
+            self._api_key,
+            settings.timeout,
+            settings.max_retries,
+        )
+        with self._lock:
+            if self._made is None or self._made_for != wanted:
+                import httpx
+
+                from glm_magics.core.client import GLMClient
+
+                if self._made is not None:
+                    self._retired.append(self._made)
+                timeout = httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
+                self._made = GLMClient(
+                    self._api_key,
+                    settings.base_url,
+                    preset=settings.preset,
+                    timeout=timeout,
+                    max_retries=settings.max_retries,
+                )
+                self._made_for = wanted
+            return self._made
+
+    @property
+    def model(self) -> str:
+        """The model asked unless an ask names another: the setting, else the client's."""
+        return self.settings.model or self.client.model
+
+    @property
+    def api_key(self) -> Secret | None:
+        """A key given to the session (``%glm key``); ``None``: the environment's."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | Secret | None) -> None:
+        self._api_key = Secret(value) if isinstance(value, str) else value
+
+    def key_source(self) -> str | None:
+        """Where the key comes from (``"session"`` or ``"$NAME"``), ``None`` if there is none."""
+        client = self.client
+        if self._client is None and self._api_key is not None:
+            return "session"
+        if not client.has_key:
+            return None
+        return f"${client.key_env}" if key_from_env(client.key_env) else "the client"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every key this session could send replaced by ``***``."""
+        return scrub_keys(self.client.scrub(text), self._api_key)
+
+    def models(self) -> list[str]:
+        """The model ids the service lists (asked with a short timeout)."""
+        return self.client.models(timeout=_QUICK_TIMEOUT)
+
+    # -- context -----------------------------------------------------------------
+
+    def frame_context(
+        self, frames: Mapping[str, object], rows: int | None = None
+    ) -> list[FrameSummary]:
+        """The summaries ``ask(frames=...)`` would attach, with their token estimates."""
+        return frame_summaries(frames, self._context_options(rows))
+
+    def compose(
+        self,
+        question: str,
+        *,
+        frames: Mapping[str, object] | None = None,
+        rows: int | None = None,
+        namespace: Mapping[str, object] | None = None,
+    ) -> Prompt:
+        """The prompt for ``question``: ``{references}`` looked up in ``namespace`` (a
+        notebook's variables), DataFrame summaries first (see
+        :mod:`~glm_magics.context.prompt`)."""
+        options = self._context_options(rows) if frames else None
+        return compose(question, frames=frames, options=options, namespace=namespace)
+
+    def _context_options(self, rows: int | None) -> ContextOptions:
+        chosen = self.settings.rows if rows is None else rows
+        return ContextOptions(rows=chosen, token_budget=self.settings.df_budget)
+
+    # -- asking ------------------------------------------------------------------
+
+    def ask(
+        self,
+        prompt: str | Prompt,
+        *,
+        frames: Mapping[str, object] | None = None,
+        rows: int | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[Any] | ToolRegistry | None = None,
+        search: SearchOptions | bool | None = None,
+        json: bool | None = None,
+        api: str | None = None,
+        stream: bool | None = None,
+        reporter: Reporter | None = None,
+        turn_key: str | None = None,
+        cancel: threading.Event | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        """Ask with the conversation so far; return the answer and keep the turn.
+
+        ``params`` (``temperature=0.2``, ``thinking=False``...) and the other keywords
+        override the settings for this ask; ``None`` means "the setting". ``tools``
+        are offered besides the session's (a :class:`ToolRegistry`: exactly those);
+        ``search`` turns on the web search; ``json`` asks for one JSON object.
+        ``turn_key`` names where the question comes from (a notebook cell): asking
+        from there again replaces that turn. ``cancel``, when set from another thread,
+        stops this ask as :meth:`stop` would. An interrupt (Ctrl-C) stops the answer,
+        keeps the partial turn and is raised again.
+        """
+        self.last_result = None
+        settings = self.settings
+        request_params = settings.request_params()
+        request_params.update({k: v for k, v in params.items() if v is not None})
+        client = self.client
+        model_id = model or self.model
+        self._schemas.get(_Quick(client), model_id).check(request_params)
+        if not isinstance(prompt, Prompt):
+            prompt = self.compose(prompt, frames=frames, rows=rows)
+        reserve = int(request_params.get("max_tokens") or RANGES["max_tokens"].default)
+        messages, dropped = self.conversation.messages_for(
+            prompt.text,
+            system=settings.system if system is None else system,
+            reserve=reserve,
+            key=turn_key,
+        )
+        request = Request(
+            params=request_params,
+            stream=settings.stream if stream is None else stream,
+            tools=self._tools_for(tools),
+            search=self._search_for(search),
+            json_mode=settings.json if json is None else json,
+            max_rounds=settings.tool_rounds,
+        )
+        api = api or settings.api
+        client.prepare(messages, model_id, api, stream=request.stream, **request.body_params())
+
+        reporter = reporter if reporter is not None else self.reporter
+        self._say_before(reporter, client, request, [*prompt.notes, *_dropped_note(dropped)])
+        stop = cancel if cancel is not None else threading.Event()
+        with self._lock:
+            self._running[stop] = None
+        opener = client.opener(model_id, api, stream=request.stream)
+
+        def open_stream(sent: list[dict[str, Any]], params: dict[str, Any]) -> ChatStream:
+            chat_stream = opener(sent, params)
+            with self._lock:
+                self._running[stop] = chat_stream
+            if stop.is_set():
+                chat_stream.close()
+            return chat_stream
+
+        try:
+            preset = client.preset
+            exchange = run_exchange(
+                open_stream,
+                messages,
+                request,
+                reporter,
+                model=model_id,
+                usage=self.usage,
+                searched=request.search is not None
+                and (preset is None or preset.supports_web_search),
+                stop=stop,
+            )
+        finally:
+            with self._lock:
+                self._running.pop(stop, None)
+        result = self.last_result = exchange.result
+        if exchange.error is not None:
+            error = exchange.error
+            text = str(error) if isinstance(error, GLMError) else f"{type(error).__name__}: {error}"
+            reporter.report(Failed(self.scrub(text)))
+            raise error
+        reporter.report(Answered(result, request_params.get("max_tokens")))
+        if request.json_mode and result.finish_reason == "stop" and not result.interrupted:
+            reporter.report(_json_note(result))
+        if result.usage.prompt_tokens and not result.interrupted and not exchange.steps:
+            self.conversation.calibrate(messages, result.usage.prompt_tokens)
+        if result.text or result.tool_calls:
+            self.conversation.add(
+                messages[-1],
+                result.to_message(),
+                interrupted=result.interrupted,
+                key=turn_key,
+                steps=exchange.steps,
+                question=prompt.question,
+                has_context=prompt.has_context,
+            )
+        if exchange.by_keyboard:
+            raise KeyboardInterrupt
+        return result
+
+    def stop(self, cancel: threading.Event | None = None) -> None:
+        """End the answers this session is streaming, at once and from any thread; each
+        keeps what had arrived, marked ``interrupted``.
+
+        ``cancel``: only the ask given that event (the control panel stops its own).
+        """
+        with self._lock:
+            running = [
+                (event, chat_stream)
+                for event, chat_stream in self._running.items()
+                if cancel is None or event is cancel
+            ]
+        if cancel is not None:
+            cancel.set()
+        for event, chat_stream in running:
+            event.set()
+            if chat_stream is not None:
+                chat_stream.close()
+
+    def reset(self) -> None:
+        """Start a new conversation (the usage count goes on)."""
+        self.conversation.reset()
+
+    def close(self) -> None:
+        """Stop what is running and close the connections this session opened."""
+        self.stop()
+        with self._lock:
+            made = [client for client in (self._made, *self._retired) if client is not None]
+            self._made, self._made_for = None, None
+            self._retired.clear()
+        for client in made:
+            client.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _tools_for(self, tools: Sequence[Any] | ToolRegistry | None) -> ToolRegistry | None:
+        """The functions to offer: ``tools`` plus the session's; ``None`` when none."""
+        if isinstance(tools, ToolRegistry):
+            chosen = tools
+        elif tools:
+            functions = [tool for tool in tools if callable(tool)]
+            try:
+                chosen = self.tools.merged(functions)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(f"tools: {exc}") from None
+        else:
+            chosen = self.tools
+        return chosen if len(chosen) else None
+
+    def _search_for(self, search: SearchOptions | bool | None) -> SearchOptions | None:
+        if isinstance(search, SearchOptions):
+            search.tool()  # a ParameterError now, for an option out of range
+            return search
+        wanted = self.settings.search if search is None else search
+        return SearchOptions() if wanted else None
+
+    def _say_before(
+        self, reporter: Reporter, client: GLMClient, request: Request, notes: list[str]
+    ) -> None:
+        """Notes before the answer: what was cut or left out, what search costs."""
+        if notes:
+            reporter.report(Notice("; ".join(notes)))
+        preset = client.preset
+        searches = preset is None or preset.supports_web_search
+        if request.search is not None and searches and not self._search_cost_shown:
+            self._search_cost_shown = True
+            reporter.report(
+                Note(
+                    f"Web search is on: each request with it costs ${SEARCH_COST_USD} on the "
+                    "default service (`%glm usage` counts them)."
+                )
+            )
+        dropped = client.ignored_fields(**request.body_params())
+        if dropped and preset is not None:
+            reporter.report(
+                Note(
+                    f"Not sent to this {preset.name} server, which does not support them: "
+                    + ", ".join(dropped)
+                )
+            )
+
+
+class _Quick:
+    """A client's model descriptions, asked with a short timeout (for the schema cache)."""
+
+    def __init__(self, client: GLMClient) -> None:
+        self._client = client
+
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
+
+    def model_info(self, model: str) -> Mapping[str, Any]:
+        return self._client.model_info(model, timeout=_QUICK_TIMEOUT)
+
+
+def _dropped_note(dropped: int) -> list[str]:
+    return [f"{dropped} oldest turn(s) left out to fit the context window"] if dropped else []
+
+
+def _json_note(result: ChatResult) -> Note:
+    try:
+        value = result.json
+    except JSONAnswerError as exc:
+        return Note(str(exc), "error")
+    kind = type(value).__name__
+    size = f" with {len(value)} entries" if isinstance(value, dict | list) else ""
+    return Note(f"Valid JSON ({kind}{size}): the parsed value is result.json.")

@@ -1,0 +1,237 @@
+"""The ``%glm`` line commands: help, config, key, models, history, reset, context, fix...
+
+``%glm WORD ...`` runs a command when WORD is one; anything else on the line is a
+one-line question. :class:`LineCommands` works on a
+:class:`~glm_magics.notebook.host.NotebookHost` and its session, nothing else.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shlex
+
+from IPython.core.error import StdinNotImplementedError, UsageError
+
+from glm_magics.core.settings import SETTINGS, unknown_setting
+from glm_magics.errors import GLMError
+from glm_magics.notebook.host import NotebookHost
+from glm_magics.results import ChatResult
+from glm_magics.wire.keys import API_KEY_ENV, Secret
+
+__all__ = ["COMMANDS", "HELP", "LineCommands"]
+
+COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel", "usage")
+
+HELP = """\
+%%glm [options]       send the cell to the model; the answer streams below it
+%glm PROMPT           ask a one-line question (default settings)
+%glm config           show the effective settings (the key only as set / not set)
+%glm config NAME=VALUE [NAME=VALUE ...]
+                      change settings for this session, e.g. temperature=0.2
+%glm key              type the API key (hidden; kept in memory only)
+%glm models           list the models the service offers
+%glm history          list the conversation's turns with token estimates
+%glm reset            start a new conversation
+%glm context NAME[,NAME] [rows=N]
+                      preview the DataFrame summary `%%glm -d NAME` would send
+%glm fix              explain the last error and propose a corrected cell
+%glm panel            show the control panel (prompt box, settings, Stop, Insert code)
+%glm usage            this session's requests, tokens, web searches and their cost
+%glm config preset=NAME
+                      where the model runs: empiriolabs (default), zai, vllm,
+                      sglang, ollama, llamacpp (sets base_url and model)
+%glm help             this text; `%%glm?` lists every option of the cell magic
+"""
+
+_FIX = (
+    "This notebook cell raised an error. Explain the cause in a few sentences, then "
+    "give a corrected version of the whole cell in a single ```python block.\n\n"
+    "Cell:\n```python\n{source}\n```\n\nError:\n```\n{traceback}\n```"
+)
+
+
+class LineCommands:
+    """What ``%glm WORD ...`` does; :meth:`run` takes the whole line."""
+
+    def __init__(self, host: NotebookHost) -> None:
+        self.host = host
+        self.session = host.session
+
+    def run(self, line: str) -> None:
+        """Run a command, or ask the line as a question."""
+        words = line.split()
+        if not words:
+            raise UsageError("%glm needs a command or a question; see `%glm help`")
+        command, rest = words[0], words[1:]
+        try:
+            assignments = shlex.split(line)[1:] if command == "config" else rest
+        except ValueError:
+            assignments = rest
+        if command == "config" and all("=" in word for word in assignments):
+            self.config(line.split(None, 1)[1] if rest else "")
+        elif command in COMMANDS and not rest:
+            getattr(self, command)()
+        elif command == "context" and rest:
+            self.context(rest)
+        else:
+            self.ask_line(line.strip())
+
+    def ask_line(self, text: str) -> ChatResult | None:
+        """``%glm PROMPT``: a one-line question with the session's settings."""
+        host = self.host
+        return host.ask(host.compose(text), turn_key=host.turn_key(None, text))
+
+    # -- the commands -------------------------------------------------------------
+
+    def help(self) -> None:
+        """``%glm help``."""
+        print(HELP, end="")
+
+    def config(self, assignments: str = "") -> None:
+        """``%glm config`` lists the settings; ``%glm config NAME=VALUE ...`` sets some."""
+        settings = self.session.settings
+        if not assignments:
+            print(self._listing())
+            return
+        try:
+            text = self._expanded(assignments)
+            pairs = [item.split("=", 1) for item in shlex.split(text)]
+        except ValueError as exc:
+            raise UsageError(f"could not read the settings ({exc})") from None
+        changed = []
+        for raw_name, raw in pairs:
+            name = raw_name.strip().replace("-", "_")
+            if name == "api_key":
+                raise UsageError("use `%glm key` so the key is not written into the notebook")
+            if name not in SETTINGS:
+                raise UsageError(unknown_setting(name))
+            try:
+                setattr(settings, name, settings.parse(name, raw))
+            except GLMError as exc:
+                raise UsageError(str(exc)) from None
+            changed.append(f"{raw_name.strip()} = {getattr(settings, name)!r}")
+        print("; ".join(changed))
+
+    def _expanded(self, text: str) -> str:
+        """``{references}`` in the values, as in a question."""
+        return self.session.compose(text, namespace=self.host.references()).text
+
+    def _listing(self) -> str:
+        session = self.session
+        try:
+            client = session.client  # a bad $GLM_BASE_URL is reported here
+            source = session.key_source()
+        except GLMError as exc:
+            raise UsageError(str(exc)) from None
+        where = {"session": "session (%glm key)"}.get(source or "", source)
+        lines = [
+            f"api_key          {'set, from ' + str(where) if source else 'not set'}",
+            f"base_url         {client.base_url}",
+            f"model            {session.model}",
+        ]
+        lines += [
+            f"{name:<16} {getattr(session.settings, name)!r}"
+            for name in sorted(SETTINGS)
+            if name not in ("model", "base_url")
+        ]
+        return "\n".join(lines)
+
+    def key(self) -> None:
+        """``%glm key``: type the key at a hidden prompt; kept in memory only."""
+        try:
+            value = getpass.getpass("GLM API key (kept in memory only): ")
+        except (StdinNotImplementedError, EOFError, OSError):
+            raise UsageError(
+                f"this frontend cannot ask for input: set {API_KEY_ENV} before starting Jupyter"
+            ) from None
+        if not value.strip():
+            raise UsageError("no key entered; nothing changed")
+        try:
+            self.session.api_key = Secret(value)
+        except GLMError as exc:
+            raise UsageError(str(exc)) from None
+        print("API key set for this session.")
+
+    def models(self) -> None:
+        """``%glm models``: the service's models, the current one starred."""
+        try:
+            models = self.session.models()
+            current = self.session.model
+        except GLMError as exc:
+            raise UsageError(self.session.scrub(str(exc))) from None
+        for model_id in models:
+            print(("* " if model_id == current else "  ") + model_id)
+
+    def history(self) -> None:
+        """``%glm history``: the conversation's turns with token estimates."""
+        conversation = self.session.conversation
+        if not len(conversation):
+            print("The conversation is empty.")
+            return
+        total = 0
+        for number, turn in enumerate(conversation, 1):
+            tokens = conversation.turn_tokens(turn)
+            total += tokens
+            text = " ".join(turn.question.split())
+            cut = text if len(text) <= 70 else text[:69] + "…"
+            flag = " (interrupted)" if turn.interrupted else ""
+            flag += " (+ DataFrame context)" if turn.has_context else ""
+            print(f"{number:>3}. ~{tokens:,} tokens{flag}  {cut}")
+        print(f"     ~{total:,} tokens in {len(conversation)} turns")
+
+    def reset(self) -> None:
+        """``%glm reset``: a new conversation."""
+        count = len(self.session.conversation)
+        self.session.reset()
+        print(f"Conversation cleared ({count} turns).")
+
+    def context(self, words: list[str]) -> None:
+        """``%glm context NAME[,NAME] [rows=N]``: the DataFrame summary ``-d`` would send."""
+        rows: int | None = None
+        names = []
+        for word in words:
+            if word.startswith("rows="):
+                try:
+                    rows = int(word[5:])
+                except ValueError:
+                    raise UsageError(f"rows must be a whole number, got {word[5:]!r}") from None
+            else:
+                names.append(word)
+        frames = self.host.frames(",".join(names))
+        try:
+            summaries = self.session.frame_context(frames, rows)
+        except (GLMError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        for summary in summaries:
+            print(summary.text)
+            print(f"\n[~{summary.tokens:,} tokens]\n")
+
+    def usage(self) -> None:
+        """``%glm usage``: this session's requests, tokens, tool calls and searches."""
+        print(self.session.usage.report())
+
+    def panel(self) -> None:
+        """``%glm panel``: show the control panel."""
+        from IPython.display import display
+
+        if self.host.open_panel is None:
+            raise UsageError("the control panel is not available here: load the extension")
+        display(self.host.open_panel())  # type: ignore[no-untyped-call]
+
+    def fix(self) -> None:
+        """``%glm fix``: explain the last error and insert a corrected cell below."""
+        state = self.host.state
+        error = state.last_error() if state is not None else None
+        if error is None:
+            raise UsageError("no error to fix: run the failing cell first, then `%glm fix`")
+        prompt = _FIX.format(source=error.source.rstrip(), traceback=error.traceback.rstrip())
+        host = self.host
+        result = host.ask(self.session.compose(prompt), turn_key=host.turn_key(None, "%glm fix"))
+        insert_answer_code(host, result, "python")
+
+
+def insert_answer_code(host: NotebookHost, result: ChatResult | None, language: str) -> None:
+    """Insert a finished answer's code as new cells below the running cell, and say so."""
+    if result is None or result.finish_reason not in ("stop", "length") or result.interrupted:
+        return
+    print(host.insert_code(result, language).message)
