@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.protocol_wire import FORMATS, Answer, ProtocolFormat
 from glm_magics.testing.replies import Reply
+from glm_magics.testing.validation import Problem, RequestRules, validate_request
 from glm_magics.testing.wire import (
     StreamEvent,
     completion_body,
@@ -47,7 +48,7 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 _REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 _RAW_EVENT = re.compile(rb".+?(?:\r\n\r\n|\n\n|\r\r)|.+", re.DOTALL)
-_RANGED = ("temperature", "top_p", "max_tokens")
+_CHAT_RULES = RequestRules()
 
 
 class _Aborted(Exception):
@@ -198,34 +199,9 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
 
     # chat completions ----------------------------------------------------------
 
-    def _validate(self, body: Any) -> tuple[int, str, str] | None:
-        if self._body_is_bad_json:
-            return 400, "1214", "The request body is not valid JSON."
-        if not isinstance(body, dict):
-            return 400, "1214", "The request body must be a JSON object."
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return 400, "1214", "Invalid parameter: 'messages' must be a non-empty list."
-        for name in _RANGED:
-            value = body.get(name)
-            limits = self.app.model_parameters[name]
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return 400, "1214", f"Invalid parameter: '{name}' must be a number."
-            if not limits["min"] <= value <= limits["max"]:
-                bounds = f"between {limits['min']} and {limits['max']}"
-                return 400, "1214", f"Invalid parameter: '{name}' must be {bounds}."
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            return 400, "1214", "Invalid parameter: 'model' is required."
-        if model not in self.app.models:
-            return 400, "1211", f"Unknown model {model!r}: check the model code."
-        return None
-
     def _chat(self, record: RecordedRequest) -> None:
         app, body = self.app, record.body
-        problem = self._validate(body)
+        problem = self._validate(body, _CHAT_RULES)
         if problem is not None:
             self._send_error(*problem)
             return
@@ -257,11 +233,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
     def _protocol(self, record: RecordedRequest, wire: ProtocolFormat) -> None:
         """Answer a Responses or Messages request: the chat route's steps, other shapes."""
         app, body = self.app, record.body
-        problem = (
-            (400, "1214", "The request body is not valid JSON.")
-            if self._body_is_bad_json
-            else wire.validate(body, app.models)
-        )
+        problem = self._validate(body, wire.rules)
         if problem is not None:
             self._send_json(problem[0], wire.error_body(*problem))
             return
@@ -292,6 +264,13 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             self._send_whole(reply, wire.whole_body(answer))
 
     # shared by the routes -------------------------------------------------------
+
+    def _validate(self, body: Any, rules: RequestRules) -> Problem | None:
+        """The request's first problem, against this server's models and ranges."""
+        if self._body_is_bad_json:
+            return 400, "1214", "The request body is not valid JSON."
+        app = self.app
+        return validate_request(body, rules, models=app.models, parameters=app.model_parameters)
 
     def _answered_early(self, reply: Reply, error: Callable[[int, str, str], Any]) -> bool:
         """Send an error reply (in the route's ``error`` shape) or a raw body; set the

@@ -5,7 +5,7 @@ Besides chat completions (:mod:`glm_magics.testing.wire`) the service answers
 Messages). Both stream named SSE events (``event: <type>`` then ``data: {json}``
 whose ``type`` repeats the name) and answer a non-streamed request with one object.
 A :class:`ProtocolFormat` bundles what the request handler needs for one of them:
-request checks, error bodies, the streamed events and the whole body.
+the rules its request is checked by, error bodies, the streamed events and the whole body.
 
 Everything is pure. The pieces, their grouping, the tool-call fragments, the usage
 estimate and the ids come from the chat wire helpers, so one :class:`Reply` streams
@@ -31,13 +31,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from glm_magics.testing.replies import Reply
+from glm_magics.testing.validation import RequestRules
 from glm_magics.testing.wire import (
-    MODEL_PARAMETERS,
     dumps,
     token_groups,
     tool_call_deltas,
@@ -63,9 +63,6 @@ _MESSAGES_STOP = {
     "sensitive": "refusal",
 }
 _INCOMPLETE = {"length": "max_output_tokens", "sensitive": "content_filter"}
-
-Problem = tuple[int, str, str]
-"""``(status, business code, message)`` of a rejected request."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class ProtocolFormat:
 
     name: str
     id_prefix: str
-    validate: Callable[[Any, Sequence[str]], Problem | None]
+    rules: RequestRules
     error_body: Callable[[int, str, str], dict[str, Any]]
     error_event: Callable[[str, str], NamedEvent]
     stream_events: Callable[[Answer, int, bool], list[NamedEvent]]
@@ -136,33 +133,6 @@ def _error_type(status: int) -> str:
     return _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
-def _check(
-    body: Any, models: Sequence[str], field: str, kinds: tuple[type, ...], ranged: Mapping[str, str]
-) -> Problem | None:
-    """The checks both protocols share: an object, a non-empty ``field``, ranges, the model."""
-    if not isinstance(body, dict):
-        return 400, "1214", "The request body must be a JSON object."
-    value = body.get(field)
-    if not value or not isinstance(value, kinds):
-        what = " or ".join("string" if kind is str else "list" for kind in kinds)
-        return 400, "1214", f"Invalid parameter: '{field}' must be a non-empty {what}."
-    for name, limit in ranged.items():
-        number, limits = body.get(name), MODEL_PARAMETERS[limit]
-        if number is None:
-            continue
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            return 400, "1214", f"Invalid parameter: '{name}' must be a number."
-        if not limits["min"] <= number <= limits["max"]:
-            bounds = f"between {limits['min']} and {limits['max']}"
-            return 400, "1214", f"Invalid parameter: '{name}' must be {bounds}."
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return 400, "1214", "Invalid parameter: 'model' is required."
-    if model not in models:
-        return 400, "1211", f"Unknown model {model!r}: check the model code."
-    return None
-
-
 def _chat_tool(tool: Any, schema_key: str) -> Any:
     """A protocol's function tool back in chat form (for the canned default reply)."""
     if not isinstance(tool, Mapping) or "name" not in tool:
@@ -172,11 +142,6 @@ def _chat_tool(tool: Any, schema_key: str) -> Any:
 
 
 # -- responses ----------------------------------------------------------------------
-
-
-def _validate_responses(body: Any, models: Sequence[str]) -> Problem | None:
-    ranged = {"temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_tokens"}
-    return _check(body, models, "input", (str, list), ranged)
 
 
 def _responses_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -323,20 +288,6 @@ def _responses_body(answer: Answer) -> dict[str, Any]:
 
 
 # -- messages -----------------------------------------------------------------------
-
-
-def _validate_messages(body: Any, models: Sequence[str]) -> Problem | None:
-    ranged = {"temperature": "temperature", "top_p": "top_p"}
-    problem = _check(body, models, "messages", (list,), ranged)
-    if problem is not None:
-        return problem
-    limits, max_tokens = MODEL_PARAMETERS["max_tokens"], body.get("max_tokens")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        return 400, "1214", "Invalid parameter: 'max_tokens' is required and must be an integer."
-    if not limits["min"] <= max_tokens <= limits["max"]:
-        bounds = f"between {limits['min']} and {limits['max']}"
-        return 400, "1214", f"Invalid parameter: 'max_tokens' must be {bounds}."
-    return None
 
 
 def _messages_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -489,7 +440,11 @@ FORMATS: dict[str, ProtocolFormat] = {
     "/v1/responses": ProtocolFormat(
         name="responses",
         id_prefix="resp_",
-        validate=_validate_responses,
+        rules=RequestRules(
+            conversation="input",
+            conversation_kinds=(str, list),
+            max_tokens_field="max_output_tokens",
+        ),
         error_body=_responses_error,
         error_event=_responses_error_event,
         stream_events=_responses_stream,
@@ -499,7 +454,7 @@ FORMATS: dict[str, ProtocolFormat] = {
     "/v1/messages": ProtocolFormat(
         name="messages",
         id_prefix="msg_",
-        validate=_validate_messages,
+        rules=RequestRules(max_tokens_required=True),
         error_body=_messages_error,
         error_event=_messages_error_event,
         stream_events=_messages_stream,
