@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from glm_magics.testing.app import RecordedRequest, ServerApp
 from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.protocol_wire import FORMATS, Answer, ProtocolFormat
 from glm_magics.testing.replies import Reply
@@ -38,9 +39,6 @@ from glm_magics.testing.wire import (
     model_list,
     stream_events,
 )
-
-if TYPE_CHECKING:
-    from glm_magics.testing.server import LocalGLMServer, RecordedRequest
 
 __all__ = ["GLMRequestHandler"]
 
@@ -63,7 +61,10 @@ def _redact(name: str, value: str) -> str:
 
 
 class GLMRequestHandler(BaseHTTPRequestHandler):
-    """Serves one connection for :class:`~glm_magics.testing.LocalGLMServer`."""
+    """Serves one connection for :class:`~glm_magics.testing.LocalGLMServer`.
+
+    The server is reached as ``self.app``, typed by :class:`ServerApp` only.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "glm-magics-local-test-server/0.1"
@@ -76,7 +77,8 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
     _pacing: _Pacing
 
     @property
-    def app(self) -> LocalGLMServer:
+    def app(self) -> ServerApp:
+        """The server this connection belongs to (set by the socket server as ``app``)."""
         return self.server.app  # type: ignore[attr-defined, no-any-return]
 
     # plumbing ----------------------------------------------------------------
@@ -406,7 +408,7 @@ class _Pacing:
     chunk_size: int
 
     @classmethod
-    def of(cls, app: LocalGLMServer, reply: Reply) -> _Pacing:
+    def of(cls, app: ServerApp, reply: Reply) -> _Pacing:
         """The reply's overrides, else the server's current knobs."""
         tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
         return cls(

@@ -27,46 +27,26 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from glm_magics.testing.app import RecordedRequest, ServerApp
 from glm_magics.testing.handler import GLMRequestHandler
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
 
-__all__ = ["LocalGLMServer", "RecordedRequest"]
-
-
-@dataclass
-class RecordedRequest:
-    """What a client sent, as the server saw it.
-
-    ``headers`` have lower-case names, and credentials are redacted
-    (``authorization: "Bearer ***"``): the key is never stored. ``body`` is the
-    parsed JSON, the text when it did not parse, or ``None`` when empty.
-    ``client_disconnected`` turns true as soon as the server notices that the
-    client closed the connection before the response was complete (a failed
-    write, or end-of-file while it waited), which is how a test proves that a
-    client-side stop really hung up.
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    client_disconnected: bool = False
+__all__ = ["LocalGLMServer"]
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    """The socket server, knowing its :class:`LocalGLMServer` as ``app``."""
+    """The socket server, knowing its :class:`LocalGLMServer` as ``app`` (for the handler)."""
 
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], app: LocalGLMServer) -> None:
+    def __init__(self, address: tuple[str, int], app: ServerApp) -> None:
         self.app = app
         super().__init__(address, GLMRequestHandler)
 
