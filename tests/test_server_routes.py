@@ -1,12 +1,15 @@
 """The local server's three answer routes behave alike where they should.
 
 Chat completions, Responses and Messages differ in their shapes but share one
-server: the ranges it publishes at ``GET /v1/models/{id}`` are enforced on each.
-Plain httpx against a real :class:`LocalGLMServer`, so the raw bodies are checked.
+server: the ranges it publishes at ``GET /v1/models/{id}`` are enforced on each,
+and a reply's web search sources reach the client on each. Plain httpx against a
+real :class:`LocalGLMServer`, so the raw bodies are checked.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +26,42 @@ NARROW = {
 }
 
 
+SOURCES = [
+    {
+        "title": "Paris weather",
+        "link": "https://example.org/paris",
+        "content": "Sunny, 21 °C.",
+        "media": "example.org",
+        "publish_date": "2026-01-02",
+        "refer": "ref_1",
+    }
+]
+
+
+def sse_events(body: bytes) -> list[tuple[str | None, dict[str, Any]]]:
+    """``(event name, data)`` for each event of an SSE body, split on the raw bytes."""
+    events = []
+    for block in re.split(rb"\r\n\r\n|\n\n|\r\r", body):
+        fields = dict(
+            line.decode().split(": ", 1) for line in re.split(rb"\r\n|\r|\n", block) if line
+        )
+        if fields.get("data", "[DONE]") != "[DONE]":
+            events.append((fields.get("event"), json.loads(fields["data"])))
+    return events
+
+
 @dataclass(frozen=True)
 class Route:
-    """One answer route: its path, a minimal valid body and its output-limit field."""
+    """One answer route: its path, a minimal valid body, its output-limit field, and
+    the first event of a stream with the key of the object it carries (``None``:
+    the first event, whose payload is that object)."""
 
     api: str
     path: str
     body: dict[str, Any]
     max_tokens_field: str
+    start_event: str | None
+    start_object: str | None
 
     def post(self, server: LocalGLMServer, **changes: Any) -> httpx.Response:
         body = {"model": MODEL, **self.body, **changes}
@@ -52,17 +83,31 @@ class Route:
             assert error["type"] == "invalid_request_error"
         return str(error["message"])
 
+    def streamed_start(self, response: httpx.Response) -> dict[str, Any]:
+        """The object the stream's first event carries (the chunk, response or message)."""
+        name, data = sse_events(response.content)[0]
+        assert name == self.start_event
+        return data if self.start_object is None else dict(data[self.start_object])
 
+
+HI = [{"role": "user", "content": "Hi"}]
 ROUTES = [
+    Route("chat", "/chat/completions", {"messages": HI}, "max_tokens", None, None),
     Route(
-        "chat", "/chat/completions", {"messages": [{"role": "user", "content": "Hi"}]}, "max_tokens"
+        "responses",
+        "/responses",
+        {"input": "Hi"},
+        "max_output_tokens",
+        "response.created",
+        "response",
     ),
-    Route("responses", "/responses", {"input": "Hi"}, "max_output_tokens"),
     Route(
         "messages",
         "/messages",
-        {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 100},
+        {"messages": HI, "max_tokens": 100},
         "max_tokens",
+        "message_start",
+        "message",
     ),
 ]
 
@@ -108,3 +153,49 @@ def test_the_published_range_is_the_enforced_one(narrow: LocalGLMServer, route: 
     assert published["temperature"] == NARROW["temperature"]
     assert published["top_p"]["min"] == 0.01  # not given: the documented range stays
     assert route.post(narrow, top_p=0).status_code == 400
+
+
+@pytest.fixture
+def server() -> Iterator[LocalGLMServer]:
+    with LocalGLMServer() as running:
+        yield running
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.api)
+def test_every_route_streams_the_sources_once_at_the_start(
+    server: LocalGLMServer, route: Route
+) -> None:
+    server.queue(Reply(text="Sunny [1].", web_search=SOURCES))
+    response = route.post(server, stream=True)
+    assert response.status_code == 200
+    assert route.streamed_start(response)["web_search"] == SOURCES
+    assert response.content.count(b'"web_search"') == 1
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.api)
+def test_every_route_puts_the_sources_in_the_whole_body(
+    server: LocalGLMServer, route: Route
+) -> None:
+    server.queue(Reply(text="Sunny [1].", web_search=SOURCES))
+    body = route.post(server).json()
+    assert body["web_search"] == SOURCES
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.api)
+def test_no_sources_no_web_search_key(server: LocalGLMServer, route: Route) -> None:
+    server.queue(Reply(text="No search."), Reply(text="No search."))
+    assert b"web_search" not in route.post(server, stream=True).content
+    assert "web_search" not in route.post(server).json()
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.api)
+def test_the_default_reply_to_a_search_sends_stand_in_sources(
+    server: LocalGLMServer, route: Route
+) -> None:
+    search = {"type": "web_search", "web_search": {"count": 2}}
+    sources = route.streamed_start(route.post(server, stream=True, tools=[search]))["web_search"]
+    assert [source["link"] for source in sources] == [
+        "https://example.org/glm-magics-local-test/1",
+        "https://example.org/glm-magics-local-test/2",
+    ]
+    assert route.post(server, tools=[search]).json()["web_search"] == sources

@@ -23,7 +23,14 @@ from typing import Any
 
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat, SSEEvent
 from glm_magics.testing.validation import RequestRules
-from glm_magics.testing.wire import dumps, error_body, token_groups, tool_call_deltas, tool_call_id
+from glm_magics.testing.wire import (
+    dumps,
+    error_body,
+    token_groups,
+    tool_call_deltas,
+    tool_call_id,
+    web_search_field,
+)
 
 __all__ = ["CHAT"]
 
@@ -50,7 +57,7 @@ def _stream_events(answer: Answer, chunk_size: int, fragmented: bool) -> list[SS
     events: list[SSEEvent] = []
     if reply.web_search:  # the sources come first, with an empty delta, as Z.ai sends them
         choice = {"index": 0, **null_finish, "delta": {"role": "assistant", "content": ""}}
-        payload = {**head, "choices": [choice], "web_search": [dict(s) for s in reply.web_search]}
+        payload = {**head, "choices": [choice], **web_search_field(reply)}
         events.append(SSEEvent(dumps(payload), 0))
     for text, count in token_groups(reply.resolved_reasoning_pieces(), chunk_size):
         events.append(chunk({"role": "assistant", reply.reasoning_field: text}, count))
@@ -96,9 +103,8 @@ def _whole_body(answer: Answer) -> dict[str, Any]:
             }
             for index, call in enumerate(reply.tool_calls)
         ]
-    extra = {"web_search": [dict(s) for s in reply.web_search]} if reply.web_search else {}
     return {
-        **extra,
+        **web_search_field(reply),
         "choices": [
             {"index": 0, "finish_reason": reply.resolved_finish_reason(), "message": message}
         ],

@@ -5,7 +5,9 @@ A streamed answer is a run of named SSE events (``event: <type>`` then
 message, ``ping``, then for each content block (thinking, text, tool use) its
 ``content_block_start``, deltas and ``content_block_stop``, then ``message_delta``
 with the stop reason and ``message_stop``. The non-streamed body is the finished
-message. ``max_tokens`` is required, as Anthropic requires it.
+message. ``max_tokens`` is required, as Anthropic requires it. A search's sources
+are a top-level ``web_search`` array (as on chat) in the message of
+``message_start`` and of the non-streamed body.
 
 The pieces, their grouping and the tool-call fragments are the chat stream's
 (:mod:`glm_magics.testing.wire`), so one reply streams the same deltas on every
@@ -22,7 +24,7 @@ sensitive   refusal
 
 Faults, pacing, ``line_ending``, ``comments`` and ``done`` (``False`` leaves out
 ``message_stop``) apply as on the chat route; the chat-only variants
-(``reasoning_field``, ``null_finish_reason``, ``separate_usage``, ``web_search``) do not.
+(``reasoning_field``, ``null_finish_reason``, ``separate_usage``) do not.
 Tool-call arguments stream in pieces unless the reply sets ``tool_stream=False``.
 """
 
@@ -35,7 +37,14 @@ from typing import Any
 
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat, SSEEvent
 from glm_magics.testing.validation import RequestRules
-from glm_magics.testing.wire import chat_tool, dumps, error_type, token_groups, tool_call_id
+from glm_magics.testing.wire import (
+    chat_tool,
+    dumps,
+    error_type,
+    token_groups,
+    tool_call_id,
+    web_search_field,
+)
 
 __all__ = ["MESSAGES"]
 
@@ -115,7 +124,7 @@ def _stream_events(answer: Answer, chunk_size: int, fragmented: bool) -> list[SS
         events.append(SSEEvent(dumps({"type": kind, **fields}), pieces, name=kind))
 
     reply = answer.reply
-    emit("message_start", message=_message(answer, [], final=False))
+    emit("message_start", message={**_message(answer, [], final=False), **web_search_field(reply)})
     emit("ping")
     calls = 0
     for index, block in enumerate(_blocks(answer)):
@@ -181,7 +190,7 @@ def _chat_view(body: Any) -> dict[str, Any]:
 
 
 def _whole_body(answer: Answer) -> dict[str, Any]:
-    return _message(answer, _blocks(answer), final=True)
+    return {**_message(answer, _blocks(answer), final=True), **web_search_field(answer.reply)}
 
 
 MESSAGES = ProtocolFormat(

@@ -5,7 +5,9 @@ A streamed answer is a run of named SSE events (``event: <type>`` then
 counts from 0): ``response.created`` and ``response.in_progress``, then for each
 output item (reasoning, message, function call) its ``added``, deltas and ``done``
 events, then ``response.completed`` (or ``response.incomplete``) with the final
-response object, which is also the non-streamed body.
+response object, which is also the non-streamed body. A search's sources are a
+top-level ``web_search`` array (as on chat) in the response object of
+``response.created`` and of the non-streamed body.
 
 The pieces, their grouping and the tool-call fragments are the chat stream's
 (:mod:`glm_magics.testing.wire`), so one reply streams the same deltas on every
@@ -23,8 +25,8 @@ sensitive   incomplete (content_filter)
 Faults, pacing, ``line_ending``, ``comments`` and ``done`` apply as on the chat
 route (with no terminator event to leave out, ``done=False`` only closes the
 connection); the chat-only variants (``reasoning_field``, ``null_finish_reason``,
-``separate_usage``, ``web_search``) do not. Tool-call arguments stream in pieces
-unless the reply sets ``tool_stream=False``.
+``separate_usage``) do not. Tool-call arguments stream in pieces unless the reply
+sets ``tool_stream=False``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from typing import Any
 
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat, SSEEvent
 from glm_magics.testing.validation import RequestRules
-from glm_magics.testing.wire import chat_tool, dumps, error_type, token_groups, tool_call_id
+from glm_magics.testing.wire import (
+    chat_tool,
+    dumps,
+    error_type,
+    token_groups,
+    tool_call_id,
+    web_search_field,
+)
 
 __all__ = ["RESPONSES"]
 
@@ -118,7 +127,7 @@ def _stream_events(answer: Answer, chunk_size: int, fragmented: bool) -> list[SS
         events.append(SSEEvent(dumps(payload), pieces, name=kind))
 
     reply = answer.reply
-    emit("response.created", response=_response(answer, None))
+    emit("response.created", response={**_response(answer, None), **web_search_field(reply)})
     emit("response.in_progress", response=_response(answer, None))
     output = _output(answer)
     calls = 0
@@ -181,7 +190,7 @@ def _chat_view(body: Any) -> dict[str, Any]:
 
 
 def _whole_body(answer: Answer) -> dict[str, Any]:
-    return _response(answer, _output(answer))
+    return {**_response(answer, _output(answer)), **web_search_field(answer.reply)}
 
 
 RESPONSES = ProtocolFormat(

@@ -41,6 +41,7 @@ __all__ = [
     "tool_call_deltas",
     "tool_call_id",
     "usage_for",
+    "web_search_field",
 ]
 
 
@@ -114,6 +115,17 @@ def usage_for(reply: Reply, prompt_tokens: int) -> dict[str, Any]:
     completion = reasoning + len(reply.resolved_text_pieces())
     completion += sum(len(tokenize(call.arguments)) + 1 for call in reply.tool_calls)
     return make_usage(prompt_tokens, completion, reasoning)
+
+
+def web_search_field(reply: Reply) -> dict[str, Any]:
+    """``{"web_search": [sources]}`` when the reply has search sources, else ``{}``.
+
+    Every route sends a reply's sources as this top-level array, the way Z.ai sends
+    them on chat completions; spread it into the object that carries them::
+
+        {**body, **web_search_field(reply)}
+    """
+    return {"web_search": [dict(source) for source in reply.web_search]} if reply.web_search else {}
 
 
 def token_groups(pieces: list[str], size: int) -> Iterator[tuple[str, int]]:
