@@ -2,8 +2,9 @@
 
 It speaks the subset of Z.ai's OpenAI-compatible API the magics use
 (``POST /v1/chat/completions``, streamed or not, and ``GET /v1/models``) with the
-exact wire format of the recorded GLM-4.7-Flash traffic, and answers with
-scripted :class:`~glm_magics.testing.Reply` objects::
+exact wire format of the recorded GLM-4.7-Flash traffic, plus ``POST /v1/responses``
+and ``POST /v1/messages`` in the OpenAI Responses and Anthropic Messages formats,
+and answers all three with scripted :class:`~glm_magics.testing.Reply` objects::
 
     with LocalGLMServer() as server:
         server.queue(Reply(text="Olá!", reasoning="A greeting in Portuguese."))
@@ -90,8 +91,8 @@ class LocalGLMServer:
         self.chunk_size = chunk_size
         self.models: tuple[str, ...] = tuple(models)
         self.model_parameters: dict[str, Any] = {**MODEL_PARAMETERS, **(model_parameters or {})}
-        """Published at ``GET /v1/models/{id}`` and enforced on requests (given ranges
-        replace the documented ones)."""
+        """Published at ``GET /v1/models/{id}`` and enforced on every answer route (given
+        ranges replace the documented ones)."""
         self.log_requests = log_requests
         self._key_digest = _digest(require_key) if require_key is not None else None
         self._lock = threading.Lock()
@@ -170,7 +171,7 @@ class LocalGLMServer:
     # scripting -------------------------------------------------------------
 
     def queue(self, *replies: Reply) -> None:
-        """Append replies; each chat completion request takes the oldest one."""
+        """Append replies; each answer request (on any of the three routes) takes the oldest."""
         with self._lock:
             self._replies.extend(replies)
 
