@@ -1,12 +1,14 @@
 """The HTTP side of the local GLM server: routes, validation, and paced streaming.
 
-``GLMRequestHandler`` runs on one daemon thread per connection. Chat requests are
-checked in the order a real server checks them (key, JSON, parameters, model),
-then take the next queued :class:`Reply` (or the canned default) and are answered
-either as one ``chat.completion`` JSON or as a chunked ``text/event-stream`` whose
-events are written one by one, paced, with the reply's faults injected at the
-requested positions. ``/v1/responses`` and ``/v1/messages`` answer the same replies
-in their own wire formats (:mod:`glm_magics.testing.protocol_wire`).
+``GLMRequestHandler`` runs on one daemon thread per connection. The three answer
+routes (``/v1/chat/completions``, ``/v1/responses``, ``/v1/messages``) take one path,
+each with its :class:`~glm_magics.testing.protocol_format.ProtocolFormat`: the
+request is checked in the order a real server checks it (key, JSON, parameters,
+model), then takes the next queued :class:`Reply` (or the canned default) and is
+answered either as one JSON body or as a chunked ``text/event-stream`` whose events
+are written one by one, paced, with the reply's faults injected at the requested
+positions. Only the shapes come from the format; the steps, the pacing and the
+faults are the same on every route.
 """
 
 from __future__ import annotations
@@ -18,28 +20,26 @@ import select
 import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from glm_magics.testing.app import RecordedRequest, ServerApp
+from glm_magics.testing.chat_format import CHAT
 from glm_magics.testing.default_reply import default_reply
-from glm_magics.testing.protocol_wire import FORMATS, Answer, ProtocolFormat
+from glm_magics.testing.messages_format import MESSAGES
+from glm_magics.testing.protocol_format import Answer, ProtocolFormat
 from glm_magics.testing.replies import Reply
+from glm_magics.testing.responses_format import RESPONSES
+from glm_magics.testing.validation import Problem, RequestRules, validate_request
 from glm_magics.testing.wire import (
-    StreamEvent,
-    completion_body,
     completion_id,
     dumps,
     error_body,
     estimate_prompt_tokens,
     model_detail,
     model_list,
-    stream_events,
 )
-
-if TYPE_CHECKING:
-    from glm_magics.testing.server import LocalGLMServer, RecordedRequest
 
 __all__ = ["GLMRequestHandler"]
 
@@ -47,7 +47,8 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 _REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 _RAW_EVENT = re.compile(rb".+?(?:\r\n\r\n|\n\n|\r\r)|.+", re.DOTALL)
-_RANGED = ("temperature", "top_p", "max_tokens")
+FORMATS: dict[str, ProtocolFormat] = {wire.path: wire for wire in (CHAT, RESPONSES, MESSAGES)}
+"""The answer routes: each protocol's format by the path it is served at."""
 
 
 class _Aborted(Exception):
@@ -62,20 +63,24 @@ def _redact(name: str, value: str) -> str:
 
 
 class GLMRequestHandler(BaseHTTPRequestHandler):
-    """Serves one connection for :class:`~glm_magics.testing.LocalGLMServer`."""
+    """Serves one connection for :class:`~glm_magics.testing.LocalGLMServer`.
+
+    The server is reached as ``self.app``, typed by :class:`ServerApp` only.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "glm-magics-local-test-server/0.1"
     sys_version = ""
 
-    # Per-request state, reset by _record() and _chat().
+    # Per-request state, set by _record(), _answered_early() and _stream().
     _record_ref: RecordedRequest | None = None
     _body_is_bad_json = False
     _chunked = False
     _pacing: _Pacing
 
     @property
-    def app(self) -> LocalGLMServer:
+    def app(self) -> ServerApp:
+        """The server this connection belongs to (set by the socket server as ``app``)."""
         return self.server.app  # type: ignore[attr-defined, no-any-return]
 
     # plumbing ----------------------------------------------------------------
@@ -173,15 +178,12 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         record = self._record()
         if self._refused():
             return
-        path = record.path.rstrip("/")
-        if path != "/v1/chat/completions" and path not in FORMATS:
+        wire = FORMATS.get(record.path.rstrip("/"))
+        if wire is None:
             self._send_error(404, "404", f"Not found: {record.path}")
             return
         try:
-            if path in FORMATS:
-                self._protocol(record, FORMATS[path])
-            else:
-                self._chat(record)
+            self._answer(record, wire)
         except _Aborted:
             self.close_connection = True
         except OSError:
@@ -196,78 +198,18 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = _reject_method
 
-    # chat completions ----------------------------------------------------------
+    # answers -------------------------------------------------------------------
 
-    def _validate(self, body: Any) -> tuple[int, str, str] | None:
-        if self._body_is_bad_json:
-            return 400, "1214", "The request body is not valid JSON."
-        if not isinstance(body, dict):
-            return 400, "1214", "The request body must be a JSON object."
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return 400, "1214", "Invalid parameter: 'messages' must be a non-empty list."
-        for name in _RANGED:
-            value = body.get(name)
-            limits = self.app.model_parameters[name]
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return 400, "1214", f"Invalid parameter: '{name}' must be a number."
-            if not limits["min"] <= value <= limits["max"]:
-                bounds = f"between {limits['min']} and {limits['max']}"
-                return 400, "1214", f"Invalid parameter: '{name}' must be {bounds}."
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            return 400, "1214", "Invalid parameter: 'model' is required."
-        if model not in self.app.models:
-            return 400, "1211", f"Unknown model {model!r}: check the model code."
-        return None
-
-    def _chat(self, record: RecordedRequest) -> None:
+    def _answer(self, record: RecordedRequest, wire: ProtocolFormat) -> None:
+        """Check the request, take a reply, and send it in the route's ``wire`` format."""
         app, body = self.app, record.body
-        problem = self._validate(body)
-        if problem is not None:
-            self._send_error(*problem)
-            return
-        reply = app.next_reply() or default_reply(body)
-        if self._answered_early(reply, lambda status, code, message: error_body(code, message)):
-            return
-        sequence = app.next_sequence()
-        common: dict[str, Any] = {
-            "model": reply.model or body["model"],
-            "completion_id": reply.id or completion_id(f"{sequence}\0{dumps(body)}"),
-            "created": reply.created if reply.created is not None else int(time.time()),
-            "prompt_tokens": estimate_prompt_tokens(body),
-        }
-        if body.get("stream") is True:
-            tool_stream = reply.tool_stream
-            if tool_stream is None:
-                tool_stream = body.get("tool_stream") is True
-            events = stream_events(
-                reply, chunk_size=self._pacing.chunk_size, tool_stream=tool_stream, **common
-            )
-            self._stream(reply, [(_frame(e.payload, reply.line_ending), e) for e in events])
-        else:
-            self._send_whole(
-                reply, dumps(completion_body(reply, **common), sort_keys=True).encode()
-            )
-
-    # responses and messages ---------------------------------------------------
-
-    def _protocol(self, record: RecordedRequest, wire: ProtocolFormat) -> None:
-        """Answer a Responses or Messages request: the chat route's steps, other shapes."""
-        app, body = self.app, record.body
-        problem = (
-            (400, "1214", "The request body is not valid JSON.")
-            if self._body_is_bad_json
-            else wire.validate(body, app.models)
-        )
+        problem = self._validate(body, wire.rules)
         if problem is not None:
             self._send_json(problem[0], wire.error_body(*problem))
             return
         view = wire.chat_view(body)
         reply = app.next_reply() or default_reply(view)
-        if self._answered_early(reply, wire.error_body):
+        if self._answered_early(reply, wire):
             return
         seed = f"{app.next_sequence()}\0{dumps(body)}"
         answer = Answer(
@@ -278,30 +220,32 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             prompt_tokens=estimate_prompt_tokens(view),
         )
         if body.get("stream") is True:
-            # These protocols always stream call arguments in pieces, unless a reply says not to.
-            fragmented = reply.tool_stream is not False
+            fragmented = reply.tool_stream
+            if fragmented is None:
+                fragmented = wire.fragments_by_default(body)
             events = wire.stream_events(answer, self._pacing.chunk_size, fragmented)
-            frames = [
-                (e.frame(reply.line_ending), StreamEvent(e.payload, e.pieces)) for e in events
-            ]
-            error_frame = None
-            if reply.stream_error is not None:
-                error_frame = wire.error_event(*reply.stream_error).frame(reply.line_ending)
-            self._stream(reply, frames, error_frame=error_frame)
+            frames = [(event.frame(reply.line_ending), event.pieces) for event in events]
+            self._stream(reply, frames, _error_frame(reply, wire))
         else:
-            self._send_whole(reply, wire.whole_body(answer))
+            whole = dumps(wire.whole_body(answer), sort_keys=wire.sort_keys)
+            self._send_whole(reply, whole.encode())
 
-    # shared by the routes -------------------------------------------------------
+    def _validate(self, body: Any, rules: RequestRules) -> Problem | None:
+        """The request's first problem, against this server's models and ranges."""
+        if self._body_is_bad_json:
+            return 400, "1214", "The request body is not valid JSON."
+        app = self.app
+        return validate_request(body, rules, models=app.models, parameters=app.model_parameters)
 
-    def _answered_early(self, reply: Reply, error: Callable[[int, str, str], Any]) -> bool:
-        """Send an error reply (in the route's ``error`` shape) or a raw body; set the
-        pacing otherwise. True when the answer was sent."""
+    def _answered_early(self, reply: Reply, wire: ProtocolFormat) -> bool:
+        """Send an error reply (in the route's shape) or a raw body; set the pacing
+        otherwise. True when the answer was sent."""
         if reply.status != 200:
             extra = (
                 {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
             )
             self._send_json(
-                reply.status, error(reply.status, *reply.resolved_error()), headers=extra
+                reply.status, wire.error_body(reply.status, *reply.resolved_error()), headers=extra
             )
             return True
         self._pacing = _Pacing.of(self.app, reply)
@@ -310,7 +254,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _send_whole(self, reply: Reply, payload: Any) -> None:
+    def _send_whole(self, reply: Reply, payload: bytes) -> None:
         """A non-streamed answer, after the reply's first-token wait and faults."""
         self._wait(self._pacing.ttft)
         if reply.stall_after is not None:
@@ -320,6 +264,11 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         self._send_json(200, payload)
 
     def _send_raw(self, reply: Reply, raw: bytes) -> None:
+        """Send a verbatim body, one SSE event per paced write when it is a stream.
+
+        A raw body is a recorded Z.ai chat answer, so an injected in-stream error
+        keeps the chat shape on every route.
+        """
         content_type = reply.raw_content_type
         if content_type is None:
             content_type = JSON_CONTENT_TYPE if raw.lstrip()[:1] == b"{" else SSE_CONTENT_TYPE
@@ -327,18 +276,16 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             self._wait(self._pacing.ttft)
             self._send_json(200, raw)
             return
-        frames = [(frame, StreamEvent("", 1)) for frame in _RAW_EVENT.findall(raw)]
-        self._stream(reply, frames)
+        frames = [(frame, 1) for frame in _RAW_EVENT.findall(raw)]
+        self._stream(reply, frames, _error_frame(reply, CHAT))
 
     # streaming -----------------------------------------------------------------
 
     def _stream(
-        self,
-        reply: Reply,
-        frames: list[tuple[bytes, StreamEvent]],
-        *,
-        error_frame: bytes | None = None,
+        self, reply: Reply, frames: list[tuple[bytes, int]], error_frame: bytes | None
     ) -> None:
+        """Write ``frames`` (bytes and token pieces) paced, with the reply's faults;
+        ``error_frame`` is the reply's in-stream error, if it has one."""
         chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
         self.send_header("Content-Type", SSE_CONTENT_TYPE)
@@ -359,19 +306,16 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             if reply.malformed_after == index:
                 sample = frames[min(index, len(frames) - 1)][0] if frames else b"data: {}"
                 self._write(sample.rstrip(b"\r\n")[: max(8, len(sample) // 2)] + newline * 2)
-            if reply.stream_error is not None and reply.stream_error_after == index:
-                code, message = reply.stream_error
-                if error_frame is None:
-                    error_frame = _frame(dumps(error_body(code, message)), reply.line_ending)
+            if error_frame is not None and reply.stream_error_after == index:
                 self._write(error_frame)
                 break
             if reply.disconnect_after == index:
                 self._drop()
             if index == len(frames):
                 break
-            frame, event = frames[index]
-            if index and pacing.seconds_per_piece and event.pieces:
-                due += event.pieces * pacing.seconds_per_piece
+            frame, pieces = frames[index]
+            if index and pacing.seconds_per_piece and pieces:
+                due += pieces * pacing.seconds_per_piece
                 self._wait(due - time.monotonic())
             if reply.comments:
                 self._write(b": keep-alive" + newline * 2)
@@ -427,7 +371,7 @@ class _Pacing:
     chunk_size: int
 
     @classmethod
-    def of(cls, app: LocalGLMServer, reply: Reply) -> _Pacing:
+    def of(cls, app: ServerApp, reply: Reply) -> _Pacing:
         """The reply's overrides, else the server's current knobs."""
         tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
         return cls(
@@ -437,8 +381,11 @@ class _Pacing:
         )
 
 
-def _frame(payload: str, line_ending: str) -> bytes:
-    return f"data: {payload}{line_ending}{line_ending}".encode()
+def _error_frame(reply: Reply, wire: ProtocolFormat) -> bytes | None:
+    """The reply's in-stream error as ``wire`` frames it, or ``None`` without one."""
+    if reply.stream_error is None:
+        return None
+    return wire.error_event(*reply.stream_error).frame(reply.line_ending)
 
 
 def _seconds(value: str | float) -> str:

@@ -87,7 +87,9 @@ class Reply:
     (``None``: estimated), ``id`` / ``created`` / ``model`` (``None``: generated id,
     current time, the request's model), ``web_search`` (the sources of a search:
     dicts with ``title``, ``link``, ``content``, ``media``, ``publish_date``,
-    ``refer``, sent as the top-level ``web_search`` array as Z.ai does).
+    ``refer``, sent as a top-level ``web_search`` array as Z.ai does: on the first
+    chat chunk, in Responses' ``response.created``, in Messages' ``message_start``,
+    and in every non-streamed body).
 
     Pacing overrides the server's knobs for this reply only (``None`` inherits):
     ``ttft`` seconds before the first event, ``tokens_per_second`` (``0`` or less

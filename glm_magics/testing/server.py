@@ -2,8 +2,9 @@
 
 It speaks the subset of Z.ai's OpenAI-compatible API the magics use
 (``POST /v1/chat/completions``, streamed or not, and ``GET /v1/models``) with the
-exact wire format of the recorded GLM-4.7-Flash traffic, and answers with
-scripted :class:`~glm_magics.testing.Reply` objects::
+exact wire format of the recorded GLM-4.7-Flash traffic, plus ``POST /v1/responses``
+and ``POST /v1/messages`` in the OpenAI Responses and Anthropic Messages formats,
+and answers all three with scripted :class:`~glm_magics.testing.Reply` objects::
 
     with LocalGLMServer() as server:
         server.queue(Reply(text="Olá!", reasoning="A greeting in Portuguese."))
@@ -27,46 +28,26 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from glm_magics.testing.app import RecordedRequest, ServerApp
 from glm_magics.testing.handler import GLMRequestHandler
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
 
-__all__ = ["LocalGLMServer", "RecordedRequest"]
-
-
-@dataclass
-class RecordedRequest:
-    """What a client sent, as the server saw it.
-
-    ``headers`` have lower-case names, and credentials are redacted
-    (``authorization: "Bearer ***"``): the key is never stored. ``body`` is the
-    parsed JSON, the text when it did not parse, or ``None`` when empty.
-    ``client_disconnected`` turns true as soon as the server notices that the
-    client closed the connection before the response was complete (a failed
-    write, or end-of-file while it waited), which is how a test proves that a
-    client-side stop really hung up.
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    client_disconnected: bool = False
+__all__ = ["LocalGLMServer"]
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    """The socket server, knowing its :class:`LocalGLMServer` as ``app``."""
+    """The socket server, knowing its :class:`LocalGLMServer` as ``app`` (for the handler)."""
 
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], app: LocalGLMServer) -> None:
+    def __init__(self, address: tuple[str, int], app: ServerApp) -> None:
         self.app = app
         super().__init__(address, GLMRequestHandler)
 
@@ -110,8 +91,8 @@ class LocalGLMServer:
         self.chunk_size = chunk_size
         self.models: tuple[str, ...] = tuple(models)
         self.model_parameters: dict[str, Any] = {**MODEL_PARAMETERS, **(model_parameters or {})}
-        """Published at ``GET /v1/models/{id}`` and enforced on requests (given ranges
-        replace the documented ones)."""
+        """Published at ``GET /v1/models/{id}`` and enforced on every answer route (given
+        ranges replace the documented ones)."""
         self.log_requests = log_requests
         self._key_digest = _digest(require_key) if require_key is not None else None
         self._lock = threading.Lock()
@@ -190,7 +171,7 @@ class LocalGLMServer:
     # scripting -------------------------------------------------------------
 
     def queue(self, *replies: Reply) -> None:
-        """Append replies; each chat completion request takes the oldest one."""
+        """Append replies; each answer request (on any of the three routes) takes the oldest."""
         with self._lock:
             self._replies.extend(replies)
 

@@ -1,15 +1,16 @@
-"""The GLM wire format: completion chunks, completions, usage and error bodies.
+"""What the local server's three wire formats share: JSON, ids, usage, tokens, tool calls.
 
-Everything here is pure (no sockets, no clocks except ids), so the byte layout
-can be pinned by tests against the recorded Z.ai traffic. The rules the
-recordings show:
+Chat completions (:mod:`~glm_magics.testing.chat_format`), Responses
+(:mod:`~glm_magics.testing.responses_format`) and Messages
+(:mod:`~glm_magics.testing.messages_format`) build their bodies from one
+:class:`~glm_magics.testing.Reply` with these helpers, so the same reply is cut into
+the same deltas, the same tool-call fragments and the same usage on every route.
+The model routes' bodies (``GET /v1/models``) and the Z.ai error body, which all
+routes send, live here too.
 
-- JSON is compact (``","`` and ``":"``) with raw UTF-8 (``ensure_ascii=False``).
-- A chunk's keys come in the order ``id, created, object, model, choices[, usage]``;
-  a choice's in the order ``index[, finish_reason], delta``.
-- Text deltas carry ``"role":"assistant"`` first; tool-call deltas carry no role.
-- The finish chunk has an empty ``content`` delta and the usage.
-- A non-streamed ``chat.completion`` has its keys sorted (that is what Z.ai sends).
+Everything is pure (no sockets, no clocks except ids), so the byte layout can be
+pinned by tests against the recorded Z.ai traffic. JSON is compact (``","`` and
+``":"``) with raw UTF-8 (``ensure_ascii=False``), as GLM writes it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from glm_magics.testing.replies import Reply, ToolCallSpec, tokenize
@@ -27,30 +27,22 @@ from glm_magics.wire.presets import KNOWN_MODELS
 __all__ = [
     "KNOWN_MODELS",
     "MODEL_PARAMETERS",
-    "StreamEvent",
-    "completion_body",
+    "chat_tool",
     "completion_id",
     "dumps",
     "error_body",
+    "error_type",
     "estimate_prompt_tokens",
     "make_usage",
     "model_detail",
     "model_list",
     "model_object",
-    "stream_events",
     "token_groups",
     "tool_call_deltas",
     "tool_call_id",
     "usage_for",
+    "web_search_field",
 ]
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One ``data:`` payload and how many token pieces it carries (for pacing)."""
-
-    payload: str
-    pieces: int
 
 
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
@@ -125,6 +117,17 @@ def usage_for(reply: Reply, prompt_tokens: int) -> dict[str, Any]:
     return make_usage(prompt_tokens, completion, reasoning)
 
 
+def web_search_field(reply: Reply) -> dict[str, Any]:
+    """``{"web_search": [sources]}`` when the reply has search sources, else ``{}``.
+
+    Every route sends a reply's sources as this top-level array, the way Z.ai sends
+    them on chat completions; spread it into the object that carries them::
+
+        {**body, **web_search_field(reply)}
+    """
+    return {"web_search": [dict(source) for source in reply.web_search]} if reply.web_search else {}
+
+
 def token_groups(pieces: list[str], size: int) -> Iterator[tuple[str, int]]:
     """Join ``pieces`` ``size`` at a time: ``(text, how many pieces)`` for each delta.
 
@@ -136,62 +139,6 @@ def token_groups(pieces: list[str], size: int) -> Iterator[tuple[str, int]]:
     for start in range(0, len(pieces), size):
         group = pieces[start : start + size]
         yield "".join(group), len(group)
-
-
-def stream_events(
-    reply: Reply,
-    *,
-    model: str,
-    completion_id: str,
-    created: int,
-    prompt_tokens: int,
-    chunk_size: int,
-    tool_stream: bool,
-) -> list[StreamEvent]:
-    """The ``data:`` payloads of a streamed answer, ``[DONE]`` included if wanted.
-
-    Reasoning deltas come first, then answer deltas, then one delta per tool call
-    (or its fragments when ``tool_stream``), then the finish chunk with usage.
-    """
-    head: dict[str, Any] = {
-        "id": completion_id,
-        "created": created,
-        "object": "chat.completion.chunk",
-        "model": model,
-    }
-    null_finish = {"finish_reason": None} if reply.null_finish_reason else {}
-
-    def chunk(delta: dict[str, Any], pieces: int) -> StreamEvent:
-        choice = {"index": 0, **null_finish, "delta": delta}
-        return StreamEvent(dumps({**head, "choices": [choice]}), pieces)
-
-    events: list[StreamEvent] = []
-    if reply.web_search:  # the sources come first, with an empty delta, as Z.ai sends them
-        choice = {"index": 0, **null_finish, "delta": {"role": "assistant", "content": ""}}
-        payload = {**head, "choices": [choice], "web_search": [dict(s) for s in reply.web_search]}
-        events.append(StreamEvent(dumps(payload), 0))
-    for text, count in token_groups(reply.resolved_reasoning_pieces(), chunk_size):
-        events.append(chunk({"role": "assistant", reply.reasoning_field: text}, count))
-    for text, count in token_groups(reply.resolved_text_pieces(), chunk_size):
-        events.append(chunk({"role": "assistant", "content": text}, count))
-    for index, call in enumerate(reply.tool_calls):
-        for delta, count in tool_call_deltas(call, index, tool_stream, chunk_size):
-            events.append(chunk({"tool_calls": [delta]}, count))
-
-    usage = usage_for(reply, prompt_tokens)
-    finish_choice = {
-        "index": 0,
-        "finish_reason": reply.resolved_finish_reason(),
-        "delta": {"role": "assistant", "content": ""},
-    }
-    if reply.separate_usage:
-        events.append(StreamEvent(dumps({**head, "choices": [finish_choice]}), 0))
-        events.append(StreamEvent(dumps({**head, "choices": [], "usage": usage}), 0))
-    else:
-        events.append(StreamEvent(dumps({**head, "choices": [finish_choice], "usage": usage}), 0))
-    if reply.done:
-        events.append(StreamEvent("[DONE]", 0))
-    return events
 
 
 def tool_call_deltas(
@@ -220,40 +167,32 @@ def tool_call_deltas(
             yield {"index": index, "function": {"arguments": arguments}}, count
 
 
-def completion_body(
-    reply: Reply, *, model: str, completion_id: str, created: int, prompt_tokens: int
-) -> dict[str, Any]:
-    """A non-streamed ``chat.completion``; serialize it with ``sort_keys=True``."""
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": "".join(reply.resolved_text_pieces()),
-    }
-    reasoning = "".join(reply.resolved_reasoning_pieces())
-    if reasoning:
-        message[reply.reasoning_field] = reasoning
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": tool_call_id(call, index),
-                "index": index,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for index, call in enumerate(reply.tool_calls)
-        ]
-    extra = {"web_search": [dict(s) for s in reply.web_search]} if reply.web_search else {}
-    return {
-        **extra,
-        "choices": [
-            {"index": 0, "finish_reason": reply.resolved_finish_reason(), "message": message}
-        ],
-        "created": created,
-        "id": completion_id,
-        "model": model,
-        "object": "chat.completion",
-        "request_id": completion_id,
-        "usage": usage_for(reply, prompt_tokens),
-    }
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def error_type(status: int) -> str:
+    """The error ``type`` that the Responses and Messages error bodies give a status."""
+    return _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def chat_tool(tool: Any, schema_key: str) -> Any:
+    """A Responses or Messages function tool in chat form, for the canned default reply.
+
+    Those protocols name the function at the top of the tool and keep its schema under
+    ``schema_key`` (``parameters`` or ``input_schema``); other tools pass unchanged.
+    """
+    if not isinstance(tool, Mapping) or "name" not in tool:
+        return tool
+    function = {"name": tool["name"], "parameters": tool.get(schema_key) or {}}
+    return {"type": "function", "function": function}
 
 
 # A fixed date (2025-12-22, the GLM-4.7 release) keeps the model routes deterministic.
