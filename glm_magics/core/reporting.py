@@ -21,11 +21,13 @@ that ignores everything (:data:`QUIET`) is the default.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from glm_magics.events import StreamEvent
 from glm_magics.results import ChatResult
-from glm_magics.tools import ToolOutcome
+
+if TYPE_CHECKING:
+    from glm_magics.tools import ToolOutcome
 
 __all__ = [
     "QUIET",

@@ -28,24 +28,25 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from glm_magics.context.frames import ContextOptions, FrameSummary
-from glm_magics.context.prompt import Prompt, compose, frame_summaries
 from glm_magics.core.conversation import Conversation
-from glm_magics.core.exchange import Request, run_exchange
-from glm_magics.core.reporting import QUIET, Answered, Failed, Note, Notice, Reporter
 from glm_magics.core.settings import Settings
 from glm_magics.core.usage import SessionUsage
-from glm_magics.errors import GLMError, JSONAnswerError, ParameterError
-from glm_magics.results import ChatResult
-from glm_magics.tools import ToolRegistry, registered_tools
+from glm_magics.errors import GLMError, ParameterError
 from glm_magics.wire.keys import Secret, key_from_env, scrub_keys
-from glm_magics.wire.model_schema import SchemaCache
 from glm_magics.wire.params import RANGES
-from glm_magics.wire.web_search import SEARCH_COST_USD, SearchOptions
 
 if TYPE_CHECKING:
+    # Loaded when first asked, so that %load_ext, which makes a session, stays quick.
+    from glm_magics.context.frames import ContextOptions, FrameSummary
+    from glm_magics.context.prompt import Prompt
     from glm_magics.core.client import GLMClient
+    from glm_magics.core.exchange import Request
+    from glm_magics.core.reporting import Note, Reporter
+    from glm_magics.results import ChatResult
+    from glm_magics.tools import ToolRegistry
+    from glm_magics.wire.model_schema import SchemaCache
     from glm_magics.wire.stream import ChatStream
+    from glm_magics.wire.web_search import SearchOptions
 
 __all__ = ["Session"]
 
@@ -71,10 +72,10 @@ class Session:
         self.conversation = Conversation()
         self.usage = SessionUsage()
         """What this session used: requests, tokens, tool calls, web searches."""
-        self.reporter: Reporter = reporter if reporter is not None else QUIET
-        """Shown every answer unless an ask passes its own."""
-        self.tools = tools if tools is not None else registered_tools
-        """The functions offered with every request (``@tool``-registered by default)."""
+        self.reporter: Reporter | None = reporter
+        """Shown every answer unless an ask passes its own (``None``: nothing is shown)."""
+        self.tools = tools
+        """The functions offered with every request; ``None``: the ``@tool``-registered ones."""
         self.last_result: ChatResult | None = None
         """The latest answer, complete, partial, stopped or failed."""
         self._client = client
@@ -82,7 +83,7 @@ class Session:
         self._made: GLMClient | None = None
         self._made_for: tuple[object, ...] | None = None
         self._retired: list[GLMClient] = []
-        self._schemas = SchemaCache()
+        self._schemas: SchemaCache | None = None
         self._lock = threading.Lock()
         self._running: dict[threading.Event, ChatStream | None] = {}
         self._search_cost_shown = False
@@ -166,6 +167,8 @@ class Session:
         self, frames: Mapping[str, object], rows: int | None = None
     ) -> list[FrameSummary]:
         """The summaries ``ask(frames=...)`` would attach, with their token estimates."""
+        from glm_magics.context.prompt import frame_summaries
+
         return frame_summaries(frames, self._context_options(rows))
 
     def compose(
@@ -179,10 +182,14 @@ class Session:
         """The prompt for ``question``: ``{references}`` looked up in ``namespace`` (a
         notebook's variables), DataFrame summaries first (see
         :mod:`~glm_magics.context.prompt`)."""
+        from glm_magics.context.prompt import compose
+
         options = self._context_options(rows) if frames else None
         return compose(question, frames=frames, options=options, namespace=namespace)
 
     def _context_options(self, rows: int | None) -> ContextOptions:
+        from glm_magics.context.frames import ContextOptions
+
         chosen = self.settings.rows if rows is None else rows
         return ContextOptions(rows=chosen, token_budget=self.settings.df_budget)
 
@@ -217,13 +224,17 @@ class Session:
         stops this ask as :meth:`stop` would. An interrupt (Ctrl-C) stops the answer,
         keeps the partial turn and is raised again.
         """
+        from glm_magics.context.prompt import Prompt
+        from glm_magics.core.exchange import Request, run_exchange
+        from glm_magics.core.reporting import QUIET, Answered, Failed
+
         self.last_result = None
         settings = self.settings
         request_params = settings.request_params()
         request_params.update({k: v for k, v in params.items() if v is not None})
         client = self.client
         model_id = model or self.model
-        self._schemas.get(_Quick(client), model_id).check(request_params)
+        self._model_schemas().get(_Quick(client), model_id).check(request_params)
         if not isinstance(prompt, Prompt):
             prompt = self.compose(prompt, frames=frames, rows=rows)
         reserve = int(request_params.get("max_tokens") or RANGES["max_tokens"].default)
@@ -244,7 +255,7 @@ class Session:
         api = api or settings.api
         client.prepare(messages, model_id, api, stream=request.stream, **request.body_params())
 
-        reporter = reporter if reporter is not None else self.reporter
+        reporter = reporter or self.reporter or QUIET
         self._say_before(reporter, client, request, [*prompt.notes, *_dropped_note(dropped)])
         stop = cancel if cancel is not None else threading.Event()
         with self._lock:
@@ -343,19 +354,32 @@ class Session:
 
     def _tools_for(self, tools: Sequence[Any] | ToolRegistry | None) -> ToolRegistry | None:
         """The functions to offer: ``tools`` plus the session's; ``None`` when none."""
+        from glm_magics.tools import ToolRegistry, registered_tools
+
+        offered = self.tools if self.tools is not None else registered_tools
         if isinstance(tools, ToolRegistry):
             chosen = tools
         elif tools:
             functions = [tool for tool in tools if callable(tool)]
             try:
-                chosen = self.tools.merged(functions)
+                chosen = offered.merged(functions)
             except (TypeError, ValueError) as exc:
                 raise ParameterError(f"tools: {exc}") from None
         else:
-            chosen = self.tools
+            chosen = offered
         return chosen if len(chosen) else None
 
+    def _model_schemas(self) -> SchemaCache:
+        from glm_magics.wire.model_schema import SchemaCache
+
+        with self._lock:
+            if self._schemas is None:
+                self._schemas = SchemaCache()
+            return self._schemas
+
     def _search_for(self, search: SearchOptions | bool | None) -> SearchOptions | None:
+        from glm_magics.wire.web_search import SearchOptions
+
         if isinstance(search, SearchOptions):
             search.tool()  # a ParameterError now, for an option out of range
             return search
@@ -366,6 +390,9 @@ class Session:
         self, reporter: Reporter, client: GLMClient, request: Request, notes: list[str]
     ) -> None:
         """Notes before the answer: what was cut or left out, what search costs."""
+        from glm_magics.core.reporting import Note, Notice
+        from glm_magics.wire.web_search import SEARCH_COST_USD
+
         if notes:
             reporter.report(Notice("; ".join(notes)))
         preset = client.preset
@@ -407,6 +434,9 @@ def _dropped_note(dropped: int) -> list[str]:
 
 
 def _json_note(result: ChatResult) -> Note:
+    from glm_magics.core.reporting import Note
+    from glm_magics.errors import JSONAnswerError
+
     try:
         value = result.json
     except JSONAnswerError as exc:

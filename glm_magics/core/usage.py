@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from glm_magics.results import ChatResult
 from glm_magics.wire.web_search import SEARCH_COST_USD
+
+if TYPE_CHECKING:
+    from glm_magics.results import ChatResult
 
 __all__ = ["SessionUsage"]
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import getpass
 import shlex
+from typing import TYPE_CHECKING
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from glm_magics.core.settings import SETTINGS, unknown_setting
 from glm_magics.errors import GLMError
 from glm_magics.notebook.host import NotebookHost
-from glm_magics.results import ChatResult
 from glm_magics.wire.keys import API_KEY_ENV, Secret
+
+if TYPE_CHECKING:
+    from glm_magics.results import ChatResult
 
 __all__ = ["COMMANDS", "HELP", "LineCommands"]
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from glm_magics.core.session import Session
 from glm_magics.notebook.host import NotebookHost
 from glm_magics.notebook.magics import GLMMagics
-from glm_magics.results import ChatResult
 
 if TYPE_CHECKING:
     from glm_magics.notebook.panel import ControlPanel
+    from glm_magics.results import ChatResult
 
 __all__ = ["load", "open_panel", "protect_question_marks", "unload"]
 
@@ -39,8 +39,8 @@ def load(ipython: Any) -> None:
     if transformers is not None and protect_question_marks not in transformers:
         transformers.append(protect_question_marks)
     formatter = _html_formatter(ipython)
-    if formatter is not None:
-        formatter.for_type(ChatResult, answer_html)
+    if formatter is not None:  # by name: the class is imported when a result first exists
+        formatter.for_type_by_name("glm_magics.results", "ChatResult", answer_html)
 
 
 def unload(ipython: Any) -> None:
@@ -50,7 +50,10 @@ def unload(ipython: Any) -> None:
         transformers.remove(protect_question_marks)
     formatter = _html_formatter(ipython)
     if formatter is not None:
-        formatter.type_printers.pop(ChatResult, None)
+        formatter.deferred_printers.pop(("glm_magics.results", "ChatResult"), None)
+        for kind in list(formatter.type_printers):
+            if kind.__module__ == "glm_magics.results" and kind.__name__ == "ChatResult":
+                del formatter.type_printers[kind]
     magics = ipython.magics_manager.registry.get("GLMMagics")
     if isinstance(magics, GLMMagics):
         magics.detach()

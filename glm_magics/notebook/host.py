@@ -17,21 +17,19 @@ from __future__ import annotations
 import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 
-from glm_magics.context.frames import is_frame
-from glm_magics.context.prompt import Prompt
-from glm_magics.core.reporting import Answered
 from glm_magics.core.session import Session
-from glm_magics.display.notebook_view import NotebookView
-from glm_magics.display.plain_view import PlainView
-from glm_magics.display.view import StreamView
 from glm_magics.errors import ConfigurationError, GLMError, ParameterError
-from glm_magics.notebook.insertion import Insertion
 from glm_magics.notebook.state import NotebookState
-from glm_magics.results import ChatResult
+
+if TYPE_CHECKING:
+    from glm_magics.context.prompt import Prompt
+    from glm_magics.display.view import StreamView
+    from glm_magics.notebook.insertion import Insertion
+    from glm_magics.results import ChatResult
 
 __all__ = ["NotebookHost", "request_mistake"]
 
@@ -80,6 +78,8 @@ class NotebookHost:
 
     def frames(self, names: str) -> dict[str, object]:
         """The DataFrames named in ``names`` (comma-separated); UsageError for a bad name."""
+        from glm_magics.context.frames import is_frame
+
         namespace = self.namespace
         chosen: dict[str, object] = {}
         for name in (part.strip() for part in names.split(",")):
@@ -100,6 +100,8 @@ class NotebookHost:
 
     def frame_names(self) -> list[str]:
         """Names of the pandas/polars DataFrames and Series in the notebook, sorted."""
+        from glm_magics.context.frames import is_frame
+
         return sorted(
             name
             for name, value in list(self.namespace.items())
@@ -155,6 +157,9 @@ class NotebookHost:
 
     def view(self, model: str, show_reasoning: bool) -> StreamView:
         """The live view for the running cell: HTML in a notebook, text in a terminal."""
+        from glm_magics.display.notebook_view import NotebookView
+        from glm_magics.display.plain_view import PlainView
+
         settings = self.session.settings
         mode = settings.display
         if mode == "auto":
@@ -198,6 +203,9 @@ class NotebookHost:
         except KeyboardInterrupt:
             result = session.last_result
             if result is None:  # stopped before the request went out: say so all the same
+                from glm_magics.core.reporting import Answered
+                from glm_magics.results import ChatResult
+
                 result = ChatResult(model=model, interrupted=True)
                 view.report(Answered(result))
         if out:
