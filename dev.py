@@ -4,7 +4,7 @@
     python3 dev.py demo [--headless]   open notebooks/quickstart.ipynb in JupyterLab;
                                        --headless: execute it and write
                                        notebooks/quickstart.executed.ipynb instead
-    python3 dev.py test                lint, type-check and run the whole test suite
+    python3 dev.py test                lint, type-check, check the layers and run every test
 
 Without EMPIRIOLABS_API_KEY the demo answers from the bundled local test server;
 with it, from the real service.
@@ -110,11 +110,12 @@ def demo(headless: bool) -> None:
 
 
 def test(pytest_args: list[str]) -> None:
-    """Lint, type-check, then run every test."""
+    """Lint, type-check, check the import layers, then run every test."""
     ensure_env("test")
     run(BIN / "ruff", "check", ".", cwd=ROOT)
     run(BIN / "ruff", "format", "--check", ".", cwd=ROOT)
     run(BIN / "mypy", cwd=ROOT)
+    run(BIN / "lint-imports", "--no-cache", "--no-logo", cwd=ROOT)  # the layers contract
     run(PYTHON, "-m", "pytest", *pytest_args, cwd=ROOT)
 
 

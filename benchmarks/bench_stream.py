@@ -103,8 +103,8 @@ def run_magic(shell: Any, base_url: str) -> Run:
     publisher = CountingPublisher(shell=shell)
     shell.display_pub = publisher
     magics = shell.magics_manager.registry["GLMMagics"]
-    magics.base_url = base_url
-    magics.conversation.reset()
+    magics.session.settings.base_url = base_url
+    magics.session.conversation.reset()
     cpu, wall = time.process_time(), time.perf_counter()
     shell.run_cell_magic("glm", "-o bench_result --new", "Clean every column.")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -147,7 +147,7 @@ def main() -> None:
     answer_bytes = len(text.encode())
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "glm_magics")
-    shell.magics_manager.registry["GLMMagics"].display = "rich"
+    shell.magics_manager.registry["GLMMagics"].session.settings.display = "rich"
 
     process, conn, url = start_server(text, args.tps, args.runs)
     paced = [run_magic(shell, url) for _ in range(args.runs)]

@@ -16,6 +16,7 @@ import pytest
 
 from glm_magics import (
     AuthenticationError,
+    BadRequestError,
     ContentFilteredError,
     GLMClient,
     InStreamError,
@@ -809,3 +810,48 @@ def test_malformed_json_is_a_stream_error() -> None:
     for reader in (ResponsesReader(), MessagesReader()):
         with pytest.raises(StreamError, match="malformed event"):
             reader.feed('{"type": "ping"')
+
+
+# -- what the one reader base gives every protocol -----------------------------------
+
+SOURCES = [
+    {"title": "GLM-4.7 release notes", "link": "https://example.org/glm", "media": "Example"},
+    {"title": "A second page", "link": "https://example.org/two"},
+]
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_web_search_sources_arrive_over_every_protocol(
+    server: LocalGLMServer, client: GLMClient, api: str, stream: bool
+) -> None:
+    server.queue(Reply(text="From the web.", web_search=SOURCES))
+    result = client.chat(PROMPT, api=api, stream=stream)
+    assert [(s.title, s.link) for s in result.sources] == [
+        ("GLM-4.7 release notes", "https://example.org/glm"),
+        ("A second page", "https://example.org/two"),
+    ]
+    assert result.sources[0].media == "Example"
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_inline_think_tags_go_to_the_reasoning_over_every_protocol(
+    server: LocalGLMServer, client: GLMClient, api: str
+) -> None:
+    server.queue(Reply(text_pieces=["<thi", "nk>Let me see.</th", "ink>\n", "Hello."]))
+    events, result = streamed(client, api)
+    assert (result.reasoning, result.text) == ("Let me see.", "Hello.")
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Let me see."
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_servers_published_ranges_are_enforced_on_every_route(api: str) -> None:
+    narrow = {"temperature": {"min": 0.0, "max": 0.5, "default": 0.3}}
+    with (
+        LocalGLMServer(model_parameters=narrow) as server,
+        GLMClient(base_url=server.base_url, max_retries=0) as glm,
+    ):
+        with pytest.raises(BadRequestError, match="temperature"):
+            glm.chat(PROMPT, api=api, temperature=0.8)
+        server.queue(Reply(text="fine"))
+        assert glm.chat(PROMPT, api=api, temperature=0.4).text == "fine"

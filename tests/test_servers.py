@@ -137,7 +137,7 @@ def test_the_models_published_ranges_are_checked_before_sending(session: Session
         session.cell("-t 0.5", "warm")
         session.cell("-t 0.6", "warm again")
         assert [r.method for r in server.requests] == ["GET", "POST", "POST"]  # cached
-    session.magics.session._schemas.clear()
+    session.magics.session.close()  # forgets the narrow server's published ranges
 
 
 def test_a_preset_reads_its_own_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,11 +28,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from glm_magics.core.clients import Clients
 from glm_magics.core.conversation import Conversation
 from glm_magics.core.settings import Settings
 from glm_magics.core.usage import SessionUsage
 from glm_magics.errors import GLMError, ParameterError
-from glm_magics.wire.keys import Secret, key_from_env, scrub_keys
+from glm_magics.wire.keys import Secret
 from glm_magics.wire.params import RANGES
 
 if TYPE_CHECKING:
@@ -44,13 +45,10 @@ if TYPE_CHECKING:
     from glm_magics.core.reporting import Note, Reporter
     from glm_magics.results import ChatResult
     from glm_magics.tools import ToolRegistry
-    from glm_magics.wire.model_schema import SchemaCache
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
 
 __all__ = ["Session"]
-
-_QUICK_TIMEOUT = 3.0  # seconds for GET /models and /models/{id}: a slow answer is no answer
 
 
 class Session:
@@ -78,12 +76,7 @@ class Session:
         """The functions offered with every request; ``None``: the ``@tool``-registered ones."""
         self.last_result: ChatResult | None = None
         """The latest answer, complete, partial, stopped or failed."""
-        self._client = client
-        self._api_key: Secret | None = None
-        self._made: GLMClient | None = None
-        self._made_for: tuple[object, ...] | None = None
-        self._retired: list[GLMClient] = []
-        self._schemas: SchemaCache | None = None
+        self._clients = Clients(self.settings, client)
         self._lock = threading.Lock()
         self._running: dict[threading.Event, ChatStream | None] = {}
         self._search_cost_shown = False
@@ -100,35 +93,8 @@ class Session:
     def client(self) -> GLMClient:
         """The client the next ask uses: the one given, else one made from the settings
         (made again when ``base_url``, ``preset``, ``timeout``, ``max_retries`` or the
-        key change; a replaced one stays open for an answer still streaming on it)."""
-        if self._client is not None:
-            return self._client
-        settings = self.settings
-        wanted = (
-            settings.base_url,
-            settings.preset,
-            self._api_key,
-            settings.timeout,
-            settings.max_retries,
-        )
-        with self._lock:
-            if self._made is None or self._made_for != wanted:
-                import httpx
-
-                from glm_magics.core.client import GLMClient
-
-                if self._made is not None:
-                    self._retired.append(self._made)
-                timeout = httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
-                self._made = GLMClient(
-                    self._api_key,
-                    settings.base_url,
-                    preset=settings.preset,
-                    timeout=timeout,
-                    max_retries=settings.max_retries,
-                )
-                self._made_for = wanted
-            return self._made
+        key change; see :mod:`~glm_magics.core.clients`)."""
+        return self._clients.current()
 
     @property
     def model(self) -> str:
@@ -138,28 +104,23 @@ class Session:
     @property
     def api_key(self) -> Secret | None:
         """A key given to the session (``%glm key``); ``None``: the environment's."""
-        return self._api_key
+        return self._clients.api_key
 
     @api_key.setter
     def api_key(self, value: str | Secret | None) -> None:
-        self._api_key = Secret(value) if isinstance(value, str) else value
+        self._clients.api_key = Secret(value) if isinstance(value, str) else value
 
     def key_source(self) -> str | None:
         """Where the key comes from (``"session"`` or ``"$NAME"``), ``None`` if there is none."""
-        client = self.client
-        if self._client is None and self._api_key is not None:
-            return "session"
-        if not client.has_key:
-            return None
-        return f"${client.key_env}" if key_from_env(client.key_env) else "the client"
+        return self._clients.key_source()
 
     def scrub(self, text: str) -> str:
         """``text`` with every key this session could send replaced by ``***``."""
-        return scrub_keys(self.client.scrub(text), self._api_key)
+        return self._clients.scrub(text)
 
     def models(self) -> list[str]:
         """The model ids the service lists (asked with a short timeout)."""
-        return self.client.models(timeout=_QUICK_TIMEOUT)
+        return self._clients.models()
 
     # -- context -----------------------------------------------------------------
 
@@ -234,7 +195,7 @@ class Session:
         request_params.update({k: v for k, v in params.items() if v is not None})
         client = self.client
         model_id = model or self.model
-        self._model_schemas().get(_Quick(client), model_id).check(request_params)
+        self._clients.schema(model_id).check(request_params)
         if not isinstance(prompt, Prompt):
             prompt = self.compose(prompt, frames=frames, rows=rows)
         reserve = int(request_params.get("max_tokens") or RANGES["max_tokens"].default)
@@ -244,10 +205,12 @@ class Session:
             reserve=reserve,
             key=turn_key,
         )
+        functions, tool_dicts = self._tools_for(tools)
         request = Request(
             params=request_params,
             stream=settings.stream if stream is None else stream,
-            tools=self._tools_for(tools),
+            tools=functions,
+            extra_tools=tool_dicts,
             search=self._search_for(search),
             json_mode=settings.json if json is None else json,
             max_rounds=settings.tool_rounds,
@@ -337,12 +300,7 @@ class Session:
     def close(self) -> None:
         """Stop what is running and close the connections this session opened."""
         self.stop()
-        with self._lock:
-            made = [client for client in (self._made, *self._retired) if client is not None]
-            self._made, self._made_for = None, None
-            self._retired.clear()
-        for client in made:
-            client.close()
+        self._clients.close()
 
     def __enter__(self) -> Session:
         return self
@@ -352,30 +310,27 @@ class Session:
 
     # -- internals ---------------------------------------------------------------
 
-    def _tools_for(self, tools: Sequence[Any] | ToolRegistry | None) -> ToolRegistry | None:
-        """The functions to offer: ``tools`` plus the session's; ``None`` when none."""
+    def _tools_for(
+        self, tools: Sequence[Any] | ToolRegistry | None
+    ) -> tuple[ToolRegistry | None, list[Any]]:
+        """The functions to offer (``tools`` plus the session's; ``None`` when none), and
+        the tool dicts in ``tools``, sent as they are."""
         from glm_magics.tools import ToolRegistry, registered_tools
 
         offered = self.tools if self.tools is not None else registered_tools
+        extra: list[Any] = []
         if isinstance(tools, ToolRegistry):
             chosen = tools
         elif tools:
             functions = [tool for tool in tools if callable(tool)]
+            extra = [tool for tool in tools if not callable(tool)]
             try:
                 chosen = offered.merged(functions)
             except (TypeError, ValueError) as exc:
                 raise ParameterError(f"tools: {exc}") from None
         else:
             chosen = offered
-        return chosen if len(chosen) else None
-
-    def _model_schemas(self) -> SchemaCache:
-        from glm_magics.wire.model_schema import SchemaCache
-
-        with self._lock:
-            if self._schemas is None:
-                self._schemas = SchemaCache()
-            return self._schemas
+        return (chosen if len(chosen) else None), extra
 
     def _search_for(self, search: SearchOptions | bool | None) -> SearchOptions | None:
         from glm_magics.wire.web_search import SearchOptions
@@ -413,20 +368,6 @@ class Session:
                     + ", ".join(dropped)
                 )
             )
-
-
-class _Quick:
-    """A client's model descriptions, asked with a short timeout (for the schema cache)."""
-
-    def __init__(self, client: GLMClient) -> None:
-        self._client = client
-
-    @property
-    def base_url(self) -> str:
-        return self._client.base_url
-
-    def model_info(self, model: str) -> Mapping[str, Any]:
-        return self._client.model_info(model, timeout=_QUICK_TIMEOUT)
 
 
 def _dropped_note(dropped: int) -> list[str]:

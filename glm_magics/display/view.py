@@ -14,6 +14,8 @@ ids, in a cell or a widget) and :class:`~glm_magics.display.plain_view.PlainView
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
 
 from glm_magics.core.reporting import (
     Answered,
@@ -44,42 +46,13 @@ class StreamView(ABC):
 
     def report(self, event: Event) -> None:
         """Draw what ``event`` says (events a view has no use for are ignored)."""
-        if isinstance(event, Note):
-            if event.kind == "error":
-                self.error(event.message)
-            else:
-                self.info(event.message)
+        draw = _DRAW.get(type(event))
+        if draw is None:
             return
-        if isinstance(event, ToolRan):
-            outcome = event.outcome
-            self.info(outcome.summary(), kind="tool-error" if outcome.error else "tool")
-            return
-        if isinstance(event, Failed):
-            self.error(event.message)
-            return
-        if isinstance(event, RoundEnded):
-            self.finish(format_status(event.result)[0])
-            self._round_over = True
-            return
-        starts_drawing = Tick | TextDelta | ReasoningDelta | RetryScheduled | Notice
-        if self._round_over and isinstance(event, starts_drawing):
+        if self._round_over and type(event) in _STARTS_A_ROUND:
             self._round_over = False
             self.new_round()
-        if isinstance(event, Tick):
-            if event.waiting:
-                self.waiting(event.elapsed)
-            self.tick()
-        elif isinstance(event, TextDelta):
-            self.text(event.text)
-        elif isinstance(event, ReasoningDelta):
-            self.reasoning(event.text)
-        elif isinstance(event, RetryScheduled | Notice):
-            self.notice(event.message)
-        elif isinstance(event, Answered):
-            result = event.result
-            self.sources(result.sources)
-            status, warning = format_status(result, max_tokens=event.max_tokens)
-            self.finish(status, warning=warning)
+        draw(self, event)
 
     @abstractmethod
     def waiting(self, elapsed: float) -> None:
@@ -120,3 +93,49 @@ class StreamView(ABC):
     @abstractmethod
     def new_round(self) -> None:
         """The request is done; another one (after tool calls) follows below."""
+
+
+def _tick(view: StreamView, event: Tick) -> None:
+    if event.waiting:
+        view.waiting(event.elapsed)
+    view.tick()
+
+
+def _answered(view: StreamView, event: Answered) -> None:
+    view.sources(event.result.sources)
+    status, warning = format_status(event.result, max_tokens=event.max_tokens)
+    view.finish(status, warning=warning)
+
+
+def _round_ended(view: StreamView, event: RoundEnded) -> None:
+    view.finish(format_status(event.result)[0])
+    view._round_over = True
+
+
+def _note(view: StreamView, event: Note) -> None:
+    if event.kind == "error":
+        view.error(event.message)
+    else:
+        view.info(event.message)
+
+
+def _tool_ran(view: StreamView, event: ToolRan) -> None:
+    outcome = event.outcome
+    view.info(outcome.summary(), kind="tool-error" if outcome.error else "tool")
+
+
+# One entry per event type, looked up once per event: answer text is the hot path.
+_DRAW: dict[type, Callable[[StreamView, Any], None]] = {
+    TextDelta: lambda view, event: view.text(event.text),
+    ReasoningDelta: lambda view, event: view.reasoning(event.text),
+    Tick: _tick,
+    RetryScheduled: lambda view, event: view.notice(event.message),
+    Notice: lambda view, event: view.notice(event.message),
+    Note: _note,
+    ToolRan: _tool_ran,
+    RoundEnded: _round_ended,
+    Answered: _answered,
+    Failed: lambda view, event: view.error(event.message),
+}
+# After a tool round, the next request's first sign of life starts a new round below.
+_STARTS_A_ROUND = frozenset({TextDelta, ReasoningDelta, Tick, RetryScheduled, Notice, Answered})

@@ -16,7 +16,6 @@ in the panel's message line, never swallowed.
 
 from __future__ import annotations
 
-import html
 import logging
 import threading
 from collections.abc import Callable
@@ -29,8 +28,18 @@ from glm_magics.context.prompt import Prompt
 from glm_magics.display.notebook_view import NotebookView
 from glm_magics.errors import GLMError
 from glm_magics.notebook.host import NotebookHost, request_mistake
+from glm_magics.notebook.panel_output import (
+    ERROR_STYLE,
+    INFO_STYLE,
+    MUTED_STYLE,
+    WidgetSink,
+    all_widgets,
+    describe,
+    history_html,
+    note,
+    preview_html,
+)
 from glm_magics.notebook.panel_settings import SettingsBinding
-from glm_magics.notebook.panel_sink import WidgetSink
 from glm_magics.wire.presets import KNOWN_MODELS
 
 if TYPE_CHECKING:
@@ -42,9 +51,6 @@ __all__ = ["ControlPanel"]
 _log = logging.getLogger("glm_magics")
 _MODELS_TIMEOUT = 3.0
 _FRAMES_SECTION = 1  # the accordion's "DataFrame context"
-_ERROR_STYLE = "color:#b91c1c"
-_INFO_STYLE = "color:#374151"
-_MUTED_STYLE = "color:#6b7280;font-size:0.85em"
 
 
 class ControlPanel:
@@ -245,7 +251,7 @@ class ControlPanel:
             self._events.unregister("post_run_cell", self._after_cell)
         self._binding.unbind()
         self._sink.clear()
-        for item in self._all_widgets(self.widget):
+        for item in all_widgets(self.widget):
             item.close()
         if self.host.panel is self:
             self.host.panel = None
@@ -277,42 +283,25 @@ class ControlPanel:
         """Show exactly the context the next Send attaches, with its token estimate."""
         chosen = ",".join(self.frames.value)
         if not self.frames.options:
-            self.preview.value = _note(
-                "No pandas or polars DataFrame in the notebook yet.", _MUTED_STYLE
+            self.preview.value = note(
+                "No pandas or polars DataFrame in the notebook yet.", MUTED_STYLE
             )
             return
         if not chosen:
-            self.preview.value = _note(
-                "Pick DataFrames to send their summary with the question.", _MUTED_STYLE
+            self.preview.value = note(
+                "Pick DataFrames to send their summary with the question.", MUTED_STYLE
             )
             return
         try:
             summaries = self.session.frame_context(self.host.frames(chosen))
         except (UsageError, GLMError) as exc:
-            self.preview.value = _note(str(exc), _ERROR_STYLE)
+            self.preview.value = note(str(exc), ERROR_STYLE)
             return
-        tokens = sum(summary.tokens for summary in summaries)
-        body = "\n\n".join(summary.text for summary in summaries)
-        self.preview.value = (
-            _note(f"Sent with the question: ~{tokens:,} tokens", _MUTED_STYLE)
-            + '<pre class="glm-panel-preview" style="max-height:20em;overflow:auto;'
-            f'white-space:pre-wrap">{html.escape(body)}</pre>'
-        )
+        self.preview.value = preview_html(summaries)
 
     def refresh_history(self) -> None:
         """Show the conversation's turns (the magics' too), newest last."""
-        turns = list(self.session.conversation)
-        if not turns:
-            self.history.value = _note("The conversation is empty.", _MUTED_STYLE)
-            return
-        items = []
-        for turn in turns:
-            answer = str(turn.assistant.get("content") or "")
-            items.append(
-                f"<li><b>{html.escape(_cut(turn.question, 90))}</b><br>"
-                f'<span style="{_MUTED_STYLE}">{html.escape(_cut(answer, 140))}</span></li>'
-            )
-        self.history.value = f'<ol class="glm-panel-history">{"".join(items)}</ol>'
+        self.history.value = history_html(list(self.session.conversation))
 
     # -- internals ---------------------------------------------------------------
 
@@ -322,7 +311,7 @@ class ControlPanel:
         except Exception as exc:  # shown in the panel: a thread has nobody else to tell
             _log.debug("glm_magics: the panel's request failed", exc_info=True)
             if request_mistake(exc) or not isinstance(exc, GLMError):
-                self._say_error(_describe(exc, self.session.scrub))
+                self._say_error(describe(exc, self.session.scrub))
             self.last_result = self.session.last_result
         else:
             self.last_result = result
@@ -356,10 +345,10 @@ class ControlPanel:
         try:
             found = self.session.models()
         except Exception as exc:  # any failure: offer the known models and say why
-            reason = _describe(exc, self.session.scrub)
-            self.models_note.value = _note(
+            reason = describe(exc, self.session.scrub)
+            self.models_note.value = note(
                 f"Showing the known GLM models: the model list is unavailable ({reason}).",
-                _MUTED_STYLE,
+                MUTED_STYLE,
             )
         names = list(dict.fromkeys([*(found or KNOWN_MODELS), current]))
         if not self._closed:
@@ -370,7 +359,7 @@ class ControlPanel:
             self.refresh_frames()
             self.refresh_history()
         except Exception as exc:  # never break the user's cells
-            self._say_error(_describe(exc, self.session.scrub))
+            self._say_error(describe(exc, self.session.scrub))
 
     def _section_opened(self) -> None:
         if self.sections.selected_index == _FRAMES_SECTION:
@@ -396,43 +385,12 @@ class ControlPanel:
                 action()
             except Exception as exc:  # widgets would only log it: show it instead
                 _log.debug("glm_magics: a panel handler failed", exc_info=True)
-                self._say_error(_describe(exc, self.session.scrub))
+                self._say_error(describe(exc, self.session.scrub))
 
         return handler
 
     def _say(self, text: str) -> None:
-        self.message.value = _note(text, _INFO_STYLE, "glm-panel-message") if text else ""
+        self.message.value = note(text, INFO_STYLE, "glm-panel-message") if text else ""
 
     def _say_error(self, text: str) -> None:
-        self.message.value = _note(f"Error: {text}", _ERROR_STYLE, "glm-panel-message")
-
-    @staticmethod
-    def _all_widgets(root: widgets.Widget) -> list[widgets.Widget]:
-        found, pending = [], [root]
-        while pending:
-            item = pending.pop()
-            found.append(item)
-            pending.extend(getattr(item, "children", ()))
-            found.extend(
-                part
-                for part in (getattr(item, "layout", None), getattr(item, "style", None))
-                if isinstance(part, widgets.Widget)
-            )
-        return found
-
-
-def _describe(exc: BaseException, scrub: Callable[[str], str]) -> str:
-    text = scrub(str(exc)).strip().splitlines()
-    first = text[0] if text else ""
-    if isinstance(exc, GLMError | UsageError):
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-def _note(text: str, style: str, css_class: str = "glm-panel-note") -> str:
-    return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
-
-
-def _cut(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+        self.message.value = note(f"Error: {text}", ERROR_STYLE, "glm-panel-message")
