@@ -5,6 +5,8 @@ The real client against the local server over loopback; no IPython involved.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -218,3 +220,44 @@ def test_without_a_client_the_session_makes_one_from_its_settings(server: LocalG
         server.queue(Reply(text="hi"))
         assert session.ask("hello").text == "hi"
         assert "1 requests" in repr(session)
+
+
+def test_the_clients_tool_loop_is_the_sessions_and_stops_on_an_interrupt(
+    server: LocalGLMServer,
+) -> None:
+    """``GLMClient.chat(tools=[...])`` runs through the same loop: an interrupt closes the
+    connection at once and is raised again."""
+
+    def slow_story(topic: str) -> str:
+        """Tell a story."""
+        return f"A story about {topic}."
+
+    server.queue(
+        Reply(tool_calls=[ToolCallSpec("slow_story", '{"topic": "GLM"}')]),
+        Reply(text="word " * 400, tokens_per_second=40),
+    )
+    with GLMClient(base_url=server.base_url) as client:
+        started = time.monotonic()
+        with interrupt_after(0.5), pytest.raises(KeyboardInterrupt):
+            client.chat([{"role": "user", "content": "A story?"}], tools=[slow_story])
+        assert time.monotonic() - started < 2
+    assert server.wait_for_disconnect().client_disconnected
+    assert len(posts(server)) == 2  # the tool round, then the interrupted answer
+
+
+def test_a_profiles_settings_reach_the_session() -> None:
+    """``c.GLMMagics.temperature = 0.3`` in an IPython profile sets the session's setting."""
+    code = (
+        "from traitlets.config import Config\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "c = Config()\n"
+        "c.GLMMagics.temperature = 0.3\n"
+        "c.GLMMagics.system = 'Be brief.'\n"
+        "ip = InteractiveShell.instance(config=c)\n"
+        "ip.run_line_magic('load_ext', 'glm_magics')\n"
+        "print(ip.magics_manager.registry['GLMMagics'].session.settings)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "Settings(temperature=0.3, system='Be brief.')"

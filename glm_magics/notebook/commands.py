@@ -2,7 +2,8 @@
 
 ``%glm WORD ...`` runs a command when WORD is one; anything else on the line is a
 one-line question. :class:`LineCommands` works on a
-:class:`~glm_magics.notebook.host.NotebookHost` and its session, nothing else.
+:class:`~glm_magics.notebook.host.NotebookHost` and its session, nothing else. The
+session's errors are left to the magic, which shows them as one line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from glm_magics.core.settings import SETTINGS, unknown_setting
-from glm_magics.errors import GLMError
 from glm_magics.notebook.host import NotebookHost
 from glm_magics.wire.keys import API_KEY_ENV, Secret
 
@@ -108,10 +108,7 @@ class LineCommands:
                 raise UsageError("use `%glm key` so the key is not written into the notebook")
             if name not in SETTINGS:
                 raise UsageError(unknown_setting(name))
-            try:
-                setattr(settings, name, settings.parse(name, raw))
-            except GLMError as exc:
-                raise UsageError(str(exc)) from None
+            setattr(settings, name, settings.parse(name, raw))
             changed.append(f"{raw_name.strip()} = {getattr(settings, name)!r}")
         print("; ".join(changed))
 
@@ -121,11 +118,8 @@ class LineCommands:
 
     def _listing(self) -> str:
         session = self.session
-        try:
-            client = session.client  # a bad $GLM_BASE_URL is reported here
-            source = session.key_source()
-        except GLMError as exc:
-            raise UsageError(str(exc)) from None
+        client = session.client  # a bad $GLM_BASE_URL is reported here
+        source = session.key_source()
         where = {"session": "session (%glm key)"}.get(source or "", source)
         lines = [
             f"api_key          {'set, from ' + str(where) if source else 'not set'}",
@@ -149,19 +143,13 @@ class LineCommands:
             ) from None
         if not value.strip():
             raise UsageError("no key entered; nothing changed")
-        try:
-            self.session.api_key = Secret(value)
-        except GLMError as exc:
-            raise UsageError(str(exc)) from None
+        self.session.api_key = Secret(value)
         print("API key set for this session.")
 
     def models(self) -> None:
         """``%glm models``: the service's models, the current one starred."""
-        try:
-            models = self.session.models()
-            current = self.session.model
-        except GLMError as exc:
-            raise UsageError(self.session.scrub(str(exc))) from None
+        models = self.session.models()
+        current = self.session.model
         for model_id in models:
             print(("* " if model_id == current else "  ") + model_id)
 
@@ -203,7 +191,7 @@ class LineCommands:
         frames = self.host.frames(",".join(names))
         try:
             summaries = self.session.frame_context(frames, rows)
-        except (GLMError, ValueError) as exc:
+        except ValueError as exc:  # rows out of range
             raise UsageError(str(exc)) from None
         for summary in summaries:
             print(summary.text)

@@ -5,7 +5,7 @@ need of the notebook lives here, once: its variables (DataFrames by name,
 ``{references}``, functions offered as tools), the cell being run and the errors of
 earlier cells (:mod:`~glm_magics.notebook.state`), a live view for the cell's output,
 inserting generated code as new cells, and the boundary where the session's errors
-become IPython's one-line :class:`~IPython.core.error.UsageError`::
+are told apart (:func:`request_mistake`)::
 
     host = NotebookHost(shell, Session())
     prompt = host.compose("Why? {Err[-1]}", frames="sales")
@@ -131,7 +131,7 @@ class NotebookHost:
             return self.session.compose(
                 question, frames=chosen, rows=rows, namespace=self.references()
             )
-        except (GLMError, ValueError) as exc:
+        except ValueError as exc:  # rows out of range
             raise UsageError(str(exc)) from None
 
     def turn_key(self, cell: str | None, text: str) -> str:
@@ -180,16 +180,12 @@ class NotebookHost:
     ) -> ChatResult | None:
         """Ask in the running cell, its answer streaming into the cell's output.
 
-        The one place where the session's errors meet the notebook: a mistake in the
-        request is a :class:`UsageError` (one line, nothing sent); a failure of the
-        service is already shown in the output, so it ends the cell quietly, as an
-        interrupt does. ``out`` names a variable to keep the :class:`ChatResult` in.
+        A mistake in the request is raised (nothing was sent or shown); a failure of
+        the service is already shown in the output, so it ends the cell quietly, as
+        an interrupt does. ``out`` names a variable to keep the :class:`ChatResult` in.
         """
         session = self.session
-        try:
-            model = options.get("model") or session.model
-        except GLMError as exc:
-            raise UsageError(session.scrub(str(exc))) from None
+        model = options.get("model") or session.model
         if show_reasoning is None:
             show_reasoning = session.settings.show_reasoning
         view = self.view(model, show_reasoning)
@@ -198,7 +194,7 @@ class NotebookHost:
             result = session.ask(prompt, reporter=view, **options)
         except GLMError as exc:
             if request_mistake(exc):
-                raise UsageError(session.scrub(str(exc))) from None
+                raise  # nothing was sent or shown: the magic says it in one line
             return None  # shown in the cell's output already
         except KeyboardInterrupt:
             result = session.last_result

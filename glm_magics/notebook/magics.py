@@ -2,7 +2,9 @@
 
 :class:`GLMMagics` reads the cell's options, composes the prompt and asks through
 its :class:`~glm_magics.notebook.host.NotebookHost`; what ``%glm WORD`` does lives in
-:mod:`~glm_magics.notebook.commands`. The settings are the session's
+:mod:`~glm_magics.notebook.commands`. Any error of the session that reaches the magic
+(a bad parameter or setting, no key, an unreachable model list) becomes one
+:class:`~IPython.core.error.UsageError` line, in one place. The settings are the session's
 (:mod:`~glm_magics.core.settings`), shown as traitlets too, so ``%config GLMMagics``
 lists them and ``%config GLMMagics.temperature = 0.2`` (or an IPython profile) sets
 one; the traits and the session's settings follow each other both ways.
@@ -139,6 +141,12 @@ class GLMMagics(Magics):
         As a line magic: ``%glm help|config|key|models|history|reset`` or
         ``%glm PROMPT`` (a one-line question with the current settings).
         """
+        try:
+            self._run(line, cell)
+        except GLMError as exc:  # the one place the session's errors become magic misuse
+            raise UsageError(self.session.scrub(str(exc))) from None
+
+    def _run(self, line: str, cell: str | None) -> None:
         if cell is None:
             self.commands.run(line)
             return
@@ -197,10 +205,7 @@ class GLMMagics(Magics):
             prompt=args.search_prompt,
             results=not args.no_search_results,
         )
-        try:
-            options.tool()
-        except GLMError as exc:
-            raise UsageError(str(exc)) from None
+        options.tool()  # a ParameterError now for an option out of range
         return options
 
 
