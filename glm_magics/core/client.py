@@ -35,6 +35,7 @@ from glm_magics.results import ChatResult
 from glm_magics.tools import ToolRegistry
 from glm_magics.wire.http import DEFAULT_TIMEOUT, Connection
 from glm_magics.wire.keys import Secret
+from glm_magics.wire.message_parts import check_messages
 from glm_magics.wire.params import build_params
 from glm_magics.wire.presets import Preset, adapt_params
 from glm_magics.wire.protocols import wire_protocol
@@ -256,10 +257,9 @@ class GLMClient:
         registry, extra = split_tools(params.pop("tools", None))
         request = Request(params, stream, registry, extra, max_rounds=max_rounds)
         model_id = model or self.model
-        self.prepare(messages, model_id, api, stream=stream, **request.body_params())
         exchange = run_exchange(
             self.opener(model_id, api, stream=stream),
-            [dict(message) for message in messages],
+            check_messages(messages),
             request,
             _RetryCallback(on_retry) if on_retry is not None else QUIET,
             model=model_id,

@@ -216,7 +216,10 @@ class Session:
             max_rounds=settings.tool_rounds,
         )
         api = api or settings.api
-        client.prepare(messages, model_id, api, stream=request.stream, **request.body_params())
+        # Written now so that a mistake is raised before anything is shown; sent first.
+        first = [
+            client.prepare(messages, model_id, api, stream=request.stream, **request.body_params())
+        ]
 
         reporter = reporter or self.reporter or QUIET
         self._say_before(reporter, client, request, [*prompt.notes, *_dropped_note(dropped)])
@@ -226,7 +229,7 @@ class Session:
         opener = client.opener(model_id, api, stream=request.stream)
 
         def open_stream(sent: list[dict[str, Any]], params: dict[str, Any]) -> ChatStream:
-            chat_stream = opener(sent, params)
+            chat_stream = client.open(first.pop(), api) if first else opener(sent, params)
             with self._lock:
                 self._running[stop] = chat_stream
             if stop.is_set():
