@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-from glm_magics.testing.app import RecordedRequest
 from glm_magics.testing.default_reply import default_reply
+from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply, ToolCallSpec, parse_recorded_stream, tokenize
 from glm_magics.testing.server import LocalGLMServer
 from glm_magics.testing.wire import KNOWN_MODELS

@@ -1,4 +1,4 @@
-"""What the request handler needs from the server that runs it, and what it records.
+"""What the request handler needs from the server that runs it.
 
 :class:`~glm_magics.testing.handler.GLMRequestHandler` serves one connection and
 asks its server for everything else: the queued replies, the knobs, the key check,
@@ -6,6 +6,8 @@ the place to record requests. It sees that server only through :class:`ServerApp
 so the handler never imports :mod:`glm_magics.testing.server`: the server depends
 on the handler, not the other way round. ``LocalGLMServer`` is the one
 implementation; a test may hand the handler any object of this shape.
+:class:`Pacing` is how one reply sees the server's timing knobs: its own
+overrides, else the server's values at the time of the request.
 """
 
 from __future__ import annotations
@@ -16,29 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply
 
-__all__ = ["RecordedRequest", "ServerApp"]
-
-
-@dataclass
-class RecordedRequest:
-    """What a client sent, as the server saw it.
-
-    ``headers`` have lower-case names, and credentials are redacted
-    (``authorization: "Bearer ***"``): the key is never stored. ``body`` is the
-    parsed JSON, the text when it did not parse, or ``None`` when empty.
-    ``client_disconnected`` turns true as soon as the server notices that the
-    client closed the connection before the response was complete (a failed
-    write, or end-of-file while it waited), which is how a test proves that a
-    client-side stop really hung up.
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    client_disconnected: bool = False
+__all__ = ["Pacing", "ServerApp"]
 
 
 class ServerApp(Protocol):
@@ -94,3 +77,22 @@ class ServerApp(Protocol):
     def track(self, connection: socket.socket, open_: bool) -> None:
         """Remember (or forget) an open client socket, so stopping can hang it up."""
         ...
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The effective ttft, seconds per token piece and chunk size for one reply."""
+
+    ttft: float
+    seconds_per_piece: float
+    chunk_size: int
+
+    @classmethod
+    def of(cls, app: ServerApp, reply: Reply) -> Pacing:
+        """The reply's overrides, else the server's current knobs."""
+        tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
+        return cls(
+            ttft=max(0.0, app.ttft if reply.ttft is None else reply.ttft),
+            seconds_per_piece=1.0 / tps if tps is not None and tps > 0 else 0.0,
+            chunk_size=max(1, app.chunk_size if reply.chunk_size is None else reply.chunk_size),
+        )

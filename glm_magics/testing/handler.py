@@ -14,21 +14,20 @@ faults are the same on every route.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import select
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from glm_magics.testing.app import RecordedRequest, ServerApp
+from glm_magics.testing.app import Pacing, ServerApp
 from glm_magics.testing.chat_format import CHAT
 from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.messages_format import MESSAGES
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat
+from glm_magics.testing.recording import RecordedRequest, parse_body, read_body, redacted_headers
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.responses_format import RESPONSES
 from glm_magics.testing.validation import Problem, RequestRules, validate_request
@@ -45,7 +44,6 @@ __all__ = ["GLMRequestHandler"]
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
-_REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 _RAW_EVENT = re.compile(rb".+?(?:\r\n\r\n|\n\n|\r\r)|.+", re.DOTALL)
 FORMATS: dict[str, ProtocolFormat] = {wire.path: wire for wire in (CHAT, RESPONSES, MESSAGES)}
 """The answer routes: each protocol's format by the path it is served at."""
@@ -53,13 +51,6 @@ FORMATS: dict[str, ProtocolFormat] = {wire.path: wire for wire in (CHAT, RESPONS
 
 class _Aborted(Exception):
     """The response cannot go on: the client left, or the server is stopping."""
-
-
-def _redact(name: str, value: str) -> str:
-    if name not in _REDACTED_HEADERS:
-        return value
-    scheme, sep, _ = value.strip().partition(" ")
-    return f"{scheme} ***" if sep else "***"
 
 
 class GLMRequestHandler(BaseHTTPRequestHandler):
@@ -76,7 +67,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
     _record_ref: RecordedRequest | None = None
     _body_is_bad_json = False
     _chunked = False
-    _pacing: _Pacing
+    _pacing: Pacing
 
     @property
     def app(self) -> ServerApp:
@@ -98,36 +89,15 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         if self.app.log_requests:
             sys.stderr.write(f"[glm-local] {self.address_string()} {format % args}\n")
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline().strip():
-                pass
-            return b"".join(parts)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        return self.rfile.read(length) if length > 0 else b""
-
     def _record(self) -> RecordedRequest:
-        raw = self._read_body()
-        body: Any = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode("utf-8", errors="replace")
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            name = name.lower()
-            value = _redact(name, value)
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        raw = read_body(
+            self.rfile,
+            self.headers.get("Transfer-Encoding", ""),
+            self.headers.get("Content-Length", ""),
+        )
+        body, self._body_is_bad_json = parse_body(raw)
+        headers = redacted_headers(self.headers.items())
         path = self.path.split("?", 1)[0]
-        self._body_is_bad_json = bool(raw) and isinstance(body, str)
         self._record_ref = self.app.record(self.command, path, headers, body)
         return self._record_ref
 
@@ -225,7 +195,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
                 fragmented = wire.fragments_by_default(body)
             events = wire.stream_events(answer, self._pacing.chunk_size, fragmented)
             frames = [(event.frame(reply.line_ending), event.pieces) for event in events]
-            self._stream(reply, frames, _error_frame(reply, wire))
+            self._stream(reply, frames, wire.error_frame(reply))
         else:
             whole = dumps(wire.whole_body(answer), sort_keys=wire.sort_keys)
             self._send_whole(reply, whole.encode())
@@ -248,7 +218,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
                 reply.status, wire.error_body(reply.status, *reply.resolved_error()), headers=extra
             )
             return True
-        self._pacing = _Pacing.of(self.app, reply)
+        self._pacing = Pacing.of(self.app, reply)
         if reply.raw_body is not None:
             self._send_raw(reply, reply.raw_body)
             return True
@@ -277,7 +247,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             self._send_json(200, raw)
             return
         frames = [(frame, 1) for frame in _RAW_EVENT.findall(raw)]
-        self._stream(reply, frames, _error_frame(reply, CHAT))
+        self._stream(reply, frames, CHAT.error_frame(reply))
 
     # streaming -----------------------------------------------------------------
 
@@ -360,32 +330,6 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             if self._client_gone():
                 self._mark_gone()
                 raise _Aborted
-
-
-@dataclass(frozen=True)
-class _Pacing:
-    """The effective ttft, seconds per token piece and chunk size for one reply."""
-
-    ttft: float
-    seconds_per_piece: float
-    chunk_size: int
-
-    @classmethod
-    def of(cls, app: ServerApp, reply: Reply) -> _Pacing:
-        """The reply's overrides, else the server's current knobs."""
-        tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
-        return cls(
-            ttft=max(0.0, app.ttft if reply.ttft is None else reply.ttft),
-            seconds_per_piece=1.0 / tps if tps is not None and tps > 0 else 0.0,
-            chunk_size=max(1, app.chunk_size if reply.chunk_size is None else reply.chunk_size),
-        )
-
-
-def _error_frame(reply: Reply, wire: ProtocolFormat) -> bytes | None:
-    """The reply's in-stream error as ``wire`` frames it, or ``None`` without one."""
-    if reply.stream_error is None:
-        return None
-    return wire.error_event(*reply.stream_error).frame(reply.line_ending)
 
 
 def _seconds(value: str | float) -> str:

@@ -117,3 +117,9 @@ class ProtocolFormat:
     chat_view: Callable[[Any], dict[str, Any]]
     fragments_by_default: Callable[[Any], bool] = _in_pieces
     sort_keys: bool = False
+
+    def error_frame(self, reply: Reply) -> bytes | None:
+        """The reply's in-stream error as this format frames it, or ``None`` without one."""
+        if reply.stream_error is None:
+            return None
+        return self.error_event(*reply.stream_error).frame(reply.line_ending)

@@ -32,8 +32,9 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from glm_magics.testing.app import RecordedRequest, ServerApp
+from glm_magics.testing.app import ServerApp
 from glm_magics.testing.handler import GLMRequestHandler
+from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
 
