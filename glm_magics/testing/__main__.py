@@ -1,6 +1,6 @@
 """Run the local GLM test server from a terminal until Ctrl+C.
 
-    python -m glm_magics.testing --port 8765 --ttft 0.4 --tps 40
+    python -m glm_magics.testing --port 8765 --ttft 0.4 --tps 40 --latency 0.2
 
 Then point the magics (or any OpenAI-compatible client) at the printed base URL.
 With nothing queued, every answer is the canned demo reply, which says it is not
@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any (default 8765)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds before each response's status line"
+    )
     parser.add_argument("--ttft", type=float, default=0.0, help="seconds before the first token")
     parser.add_argument(
         "--tps", type=float, default=None, help="tokens per second (default: as fast as possible)"
@@ -73,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.host,
         args.port,
         require_key=key,
+        latency=args.latency,
         ttft=args.ttft,
         tokens_per_second=args.tps,
         chunk_size=args.chunk_size,

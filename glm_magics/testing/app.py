@@ -27,11 +27,15 @@ __all__ = ["Pacing", "ServerApp"]
 class ServerApp(Protocol):
     """The server as one request handler sees it; read at every request.
 
-    The pacing knobs (``ttft``, ``tokens_per_second``, ``chunk_size``) are the
-    defaults a :class:`Reply` may override; ``models`` and ``model_parameters``
-    are what the model routes publish and every answer route enforces.
-    ``stopping`` is set when the server stops, and ends every wait at once.
+    The pacing knobs (``latency``, ``ttft``, ``tokens_per_second``,
+    ``chunk_size``) are the defaults a :class:`Reply` may override; ``models``
+    and ``model_parameters`` are what the model routes publish and every answer
+    route enforces. ``stopping`` is set when the server stops, and ends every
+    wait at once.
     """
+
+    @property
+    def latency(self) -> float: ...
 
     @property
     def ttft(self) -> float: ...
@@ -81,8 +85,13 @@ class ServerApp(Protocol):
 
 @dataclass(frozen=True)
 class Pacing:
-    """The effective ttft, seconds per token piece and chunk size for one reply."""
+    """The effective latency, ttft, seconds per token piece and chunk size for one reply.
 
+    ``latency`` is waited before the status line, ``ttft`` after the headers and
+    before the first event (before the body, when the answer is not streamed).
+    """
+
+    latency: float
     ttft: float
     seconds_per_piece: float
     chunk_size: int
@@ -92,6 +101,7 @@ class Pacing:
         """The reply's overrides, else the server's current knobs."""
         tps = app.tokens_per_second if reply.tokens_per_second is None else reply.tokens_per_second
         return cls(
+            latency=max(0.0, app.latency if reply.latency is None else reply.latency),
             ttft=max(0.0, app.ttft if reply.ttft is None else reply.ttft),
             seconds_per_piece=1.0 / tps if tps is not None and tps > 0 else 0.0,
             chunk_size=max(1, app.chunk_size if reply.chunk_size is None else reply.chunk_size),

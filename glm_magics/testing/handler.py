@@ -4,11 +4,11 @@
 routes (``/v1/chat/completions``, ``/v1/responses``, ``/v1/messages``) take one path,
 each with its :class:`~glm_magics.testing.protocol_format.ProtocolFormat`: the
 request is checked in the order a real server checks it (key, JSON, parameters,
-model), then takes the next queued :class:`Reply` (or the canned default) and is
-answered either as one JSON body or as a chunked ``text/event-stream`` whose events
-are written one by one, paced, with the reply's faults injected at the requested
-positions. Only the shapes come from the format; the steps, the pacing and the
-faults are the same on every route.
+model), then takes the next queued :class:`Reply` (or the canned default), waits
+out its latency, and is answered either as one JSON body or as a chunked
+``text/event-stream`` whose events are written one by one, paced, with the
+reply's faults injected at the requested positions. Only the shapes come from
+the format; the steps, the pacing and the faults are the same on every route.
 """
 
 from __future__ import annotations
@@ -105,13 +105,19 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         self, status: int, payload: Any, *, headers: dict[str, str] | None = None
     ) -> None:
         data = payload if isinstance(payload, bytes) else dumps(payload).encode()
-        self.send_response(status)
+        self._begin(status)
         self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _begin(self, status: int) -> None:
+        """Send the status line of this request's answer and record its status."""
+        if self._record_ref is not None:
+            self._record_ref.status = status
+        self.send_response(status)
 
     def _send_error(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -208,8 +214,10 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         return validate_request(body, rules, models=app.models, parameters=app.model_parameters)
 
     def _answered_early(self, reply: Reply, wire: ProtocolFormat) -> bool:
-        """Send an error reply (in the route's shape) or a raw body; set the pacing
-        otherwise. True when the answer was sent."""
+        """Wait out the reply's latency, then send it if it is an error (in the route's
+        shape) or a raw body. True when the answer was sent."""
+        self._pacing = Pacing.of(self.app, reply)
+        self._wait(self._pacing.latency)
         if reply.status != 200:
             extra = (
                 {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
@@ -218,7 +226,6 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
                 reply.status, wire.error_body(reply.status, *reply.resolved_error()), headers=extra
             )
             return True
-        self._pacing = Pacing.of(self.app, reply)
         if reply.raw_body is not None:
             self._send_raw(reply, reply.raw_body)
             return True
@@ -257,7 +264,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         """Write ``frames`` (bytes and token pieces) paced, with the reply's faults;
         ``error_frame`` is the reply's in-stream error, if it has one."""
         chunked = self.request_version == "HTTP/1.1"
-        self.send_response(200)
+        self._begin(200)
         self.send_header("Content-Type", SSE_CONTENT_TYPE)
         self.send_header("Cache-Control", "no-cache")
         if chunked:

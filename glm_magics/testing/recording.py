@@ -6,7 +6,7 @@ or a chunked body), and credentials never reach the record: the ``authorization`
 family of headers keeps only its scheme (``"Bearer ***"``)::
 
     record = server.requests[0]
-    record.body["messages"], record.headers["authorization"]
+    record.body["messages"], record.headers["authorization"], record.status
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ _REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-ke
 
 @dataclass
 class RecordedRequest:
-    """What a client sent, as the server saw it.
+    """What a client sent, as the server saw it, and the status it got.
 
     ``headers`` have lower-case names, and credentials are redacted
     (``authorization: "Bearer ***"``): the key is never stored. ``body`` is the
     parsed JSON, the text when it did not parse, or ``None`` when empty.
-    ``client_disconnected`` turns true as soon as the server notices that the
-    client closed the connection before the response was complete (a failed
+    ``status`` is the HTTP status of the answer, set as its status line is sent:
+    ``None`` until then, and for good if the client left or the server stopped
+    first. ``client_disconnected`` turns true as soon as the server notices that
+    the client closed the connection before the response was complete (a failed
     write, or end-of-file while it waited), which is how a test proves that a
     client-side stop really hung up.
     """
@@ -40,6 +42,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     client_disconnected: bool = False
+    status: int | None = None
 
 
 def read_body(rfile: io.BufferedIOBase, transfer_encoding: str, content_length: str) -> bytes:

@@ -92,8 +92,10 @@ class Reply:
     and in every non-streamed body).
 
     Pacing overrides the server's knobs for this reply only (``None`` inherits):
-    ``ttft`` seconds before the first event, ``tokens_per_second`` (``0`` or less
-    means as fast as possible), ``chunk_size`` pieces per event.
+    ``latency`` seconds before the status line (a slow network, or a queue at the
+    service: the client waits for the response itself), ``ttft`` seconds after the
+    headers before the first event, ``tokens_per_second`` (``0`` or less means as
+    fast as possible), ``chunk_size`` pieces per event.
 
     Faults: ``status`` with ``error_code`` / ``error_message`` / ``retry_after``
     answers with a Z.ai error body instead of a completion. Event indices below
@@ -130,6 +132,7 @@ class Reply:
     created: int | None = None
     model: str | None = None
     # pacing overrides
+    latency: float | None = None
     ttft: float | None = None
     tokens_per_second: float | None = None
     chunk_size: int | None = None

@@ -63,10 +63,13 @@ class _HTTPServer(ThreadingHTTPServer):
 class LocalGLMServer:
     """Serve scripted GLM answers over real HTTP on a background thread.
 
-    ``ttft`` (seconds before the first event), ``tokens_per_second`` (``None``:
-    as fast as possible) and ``chunk_size`` (token pieces per event) are plain
-    attributes, read at each request, so a test may change them in between; a
-    :class:`Reply` can override each. ``require_key`` makes the server demand
+    ``latency`` (seconds before the status line: the response itself is late, as
+    behind a slow network or a queue at the service), ``ttft`` (seconds after the
+    headers before the first event), ``tokens_per_second`` (``None``: as fast as
+    possible) and ``chunk_size`` (token pieces per event) are plain attributes,
+    read at each request, so a test may change them in between; a :class:`Reply`
+    can override each. Every wait ends at once when the server stops or the client
+    hangs up. ``require_key`` makes the server demand
     ``Authorization: Bearer <key>`` (401 with Z.ai codes 1001 missing / 1002
     wrong); only a hash of it is kept. ``log_requests`` prints request lines
     (never headers) to stderr.
@@ -78,6 +81,7 @@ class LocalGLMServer:
         port: int = 0,
         *,
         require_key: str | None = None,
+        latency: float = 0.0,
         ttft: float = 0.0,
         tokens_per_second: float | None = None,
         chunk_size: int = 1,
@@ -87,6 +91,7 @@ class LocalGLMServer:
     ) -> None:
         self.host = host
         self.port = port
+        self.latency = latency
         self.ttft = ttft
         self.tokens_per_second = tokens_per_second
         self.chunk_size = chunk_size
