@@ -1,7 +1,7 @@
 """What the request handler needs from the server that runs it.
 
 :class:`~glm_magics.testing.handler.GLMRequestHandler` serves one connection and
-asks its server for everything else: the queued replies, the knobs, the key check,
+asks its server for everything else: the replies, the knobs, the key check,
 the place to record requests. It sees that server only through :class:`ServerApp`,
 so the handler never imports :mod:`glm_magics.testing.server`: the server depends
 on the handler, not the other way round. ``LocalGLMServer`` is the one
@@ -66,8 +66,9 @@ class ServerApp(Protocol):
         """Flag that the client hung up on ``request``."""
         ...
 
-    def next_reply(self) -> Reply | None:
-        """Take the oldest queued reply, if any."""
+    def reply_for(self, view: dict[str, Any]) -> Reply:
+        """The reply to a request seen as a chat request (``view``): the oldest queued
+        one, else the responder's, else the canned default."""
         ...
 
     def next_sequence(self) -> int:

@@ -4,7 +4,8 @@
 routes (``/v1/chat/completions``, ``/v1/responses``, ``/v1/messages``) take one path,
 each with its :class:`~glm_magics.testing.protocol_format.ProtocolFormat`: the
 request is checked in the order a real server checks it (key, JSON, parameters,
-model), then takes the next queued :class:`Reply` (or the canned default), waits
+model), then takes its :class:`Reply` (queued, from the responder, or the canned
+default), waits
 out its latency, and is answered either as one JSON body or as a chunked
 ``text/event-stream`` whose events are written one by one, paced, with the
 reply's faults injected at the requested positions. Only the shapes come from
@@ -24,7 +25,6 @@ from typing import Any
 
 from glm_magics.testing.app import Pacing, ServerApp
 from glm_magics.testing.chat_format import CHAT
-from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.messages_format import MESSAGES
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat
 from glm_magics.testing.recording import RecordedRequest, parse_body, read_body, redacted_headers
@@ -184,7 +184,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             self._send_json(problem[0], wire.error_body(*problem))
             return
         view = wire.chat_view(body)
-        reply = app.next_reply() or default_reply(view)
+        reply = app.reply_for(view)
         if self._answered_early(reply, wire):
             return
         seed = f"{app.next_sequence()}\0{dumps(body)}"

@@ -26,6 +26,7 @@ import itertools
 import socket
 import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from http.server import ThreadingHTTPServer
@@ -33,12 +34,18 @@ from types import TracebackType
 from typing import Any, Self
 
 from glm_magics.testing.app import ServerApp
+from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.handler import GLMRequestHandler
 from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
 
-__all__ = ["LocalGLMServer"]
+__all__ = ["LocalGLMServer", "Responder"]
+
+Responder = Callable[[dict[str, Any]], Reply | None]
+"""Answers a request from its content: takes the request as a chat request (what
+:func:`~glm_magics.testing.default_reply` takes) and returns a :class:`Reply`, or
+``None`` to leave the answer to the canned default."""
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -69,10 +76,25 @@ class LocalGLMServer:
     possible) and ``chunk_size`` (token pieces per event) are plain attributes,
     read at each request, so a test may change them in between; a :class:`Reply`
     can override each. Every wait ends at once when the server stops or the client
-    hangs up. ``require_key`` makes the server demand
-    ``Authorization: Bearer <key>`` (401 with Z.ai codes 1001 missing / 1002
-    wrong); only a hash of it is kept. ``log_requests`` prints request lines
-    (never headers) to stderr.
+    hangs up.
+
+    Each answer is the oldest queued reply; with none queued, the ``responder``
+    (a plain attribute too) is asked, then :func:`~glm_magics.testing.default_reply`
+    answers. A responder answers from the request, e.g. each DataFrame row from
+    its own prompt::
+
+        def shout(request: dict[str, Any]) -> Reply | None:
+            return Reply(text=str(request["messages"][-1]["content"]).upper())
+
+        server.responder = shout
+
+    It gets the request as chat messages on every route (a Responses or Messages
+    request is converted), the same view the default reply gets. A responder that
+    raises answers that request with a 500 and prints the traceback.
+
+    ``require_key`` makes the server demand ``Authorization: Bearer <key>`` (401
+    with Z.ai codes 1001 missing / 1002 wrong); only a hash of it is kept.
+    ``log_requests`` prints request lines (never headers) to stderr.
     """
 
     def __init__(
@@ -85,6 +107,7 @@ class LocalGLMServer:
         ttft: float = 0.0,
         tokens_per_second: float | None = None,
         chunk_size: int = 1,
+        responder: Responder | None = None,
         models: Sequence[str] = KNOWN_MODELS,
         model_parameters: Mapping[str, Any] | None = None,
         log_requests: bool = False,
@@ -95,6 +118,7 @@ class LocalGLMServer:
         self.ttft = ttft
         self.tokens_per_second = tokens_per_second
         self.chunk_size = chunk_size
+        self.responder = responder
         self.models: tuple[str, ...] = tuple(models)
         self.model_parameters: dict[str, Any] = {**MODEL_PARAMETERS, **(model_parameters or {})}
         """Published at ``GET /v1/models/{id}`` and enforced on every answer route (given
@@ -240,10 +264,23 @@ class LocalGLMServer:
             request.client_disconnected = True
             self._changed.notify_all()
 
-    def next_reply(self) -> Reply | None:
-        """Take the oldest queued reply, if any (handler side)."""
+    def reply_for(self, view: dict[str, Any]) -> Reply:
+        """The oldest queued reply, else the responder's, else ``default_reply(view)``
+        (handler side)."""
         with self._lock:
-            return self._replies.popleft() if self._replies else None
+            if self._replies:
+                return self._replies.popleft()
+        responder = self.responder
+        if responder is not None:
+            try:
+                reply = responder(view)
+            except Exception as error:
+                traceback.print_exc()
+                message = f"The test server's responder raised {type(error).__name__}: {error}"
+                return Reply.error(500, "500", message)
+            if reply is not None:
+                return reply
+        return default_reply(view)
 
     def next_sequence(self) -> int:
         """A per-server counter that keeps generated ids distinct."""

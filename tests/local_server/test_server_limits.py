@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,19 +18,6 @@ from glm_magics.testing import LocalGLMServer, Reply
 from tests.test_server_routes import ROUTES, Route
 
 CHAT = ROUTES[0]
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    """One client for the module: building one per request costs more than the requests."""
-    with httpx.Client(timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def server() -> Iterator[LocalGLMServer]:
-    with LocalGLMServer() as running:
-        yield running
 
 
 def post(
