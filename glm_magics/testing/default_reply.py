@@ -3,22 +3,26 @@
 It has to be good enough for a demo notebook (reasoning, then markdown, and a
 real code fence when the prompt asks for code) while never passing for the
 model: the first line says plainly that this is the local test server. The text
-depends only on the last user message, so the same prompt always gets the same
+depends only on the request's messages, so the same prompt always gets the same
 answer (ids and timestamps still change).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from glm_magics.testing.replies import Reply, ToolCallSpec
 
-__all__ = ["NOTICE", "default_reply", "last_user_text", "search_results"]
+__all__ = ["NOTICE", "SCHEMA_MARKER", "default_reply", "last_user_text", "search_results"]
 
 NOTICE = "**This is the local test server, not the model.**"
+SCHEMA_MARKER = "JSON schema:"
+"""In a system message, the JSON object schema that follows it on the same line is
+the shape of a JSON-mode answer (see :func:`default_reply`)."""
 
 _CODE_WORDS = re.compile(
     r"\b(code|coding|python|function|def|plot|chart|graph|write|script|snippet|program"
@@ -114,20 +118,25 @@ def word_frequencies(text: str, top: int = 5) -> list[tuple[str, int]]:
 print(word_frequencies({prompt!r}))'''
 
 
-def last_user_text(body: Any) -> str:
-    """The text of the last ``user`` message in a chat request ('' if none)."""
+def _texts(body: Any, role: str) -> list[str]:
+    """The text of each ``role`` message in a chat request, oldest first."""
     messages = body.get("messages") if isinstance(body, Mapping) else None
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if not isinstance(message, Mapping) or message.get("role") != "user":
+    texts = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, Mapping) or message.get("role") != role:
             continue
         content = message.get("content")
-        if isinstance(content, str):
-            return content
         if isinstance(content, list):
             parts = [p.get("text") for p in content if isinstance(p, Mapping)]
-            return "\n".join(p for p in parts if isinstance(p, str))
-        return ""
-    return ""
+            content = "\n".join(p for p in parts if isinstance(p, str))
+        texts.append(content if isinstance(content, str) else "")
+    return texts
+
+
+def last_user_text(body: Any) -> str:
+    """The text of the last ``user`` message in a chat request ('' if none)."""
+    texts = _texts(body, "user")
+    return texts[-1] if texts else ""
 
 
 def _cut(text: str, limit: int) -> str:
@@ -182,20 +191,71 @@ def _functions(body: Any) -> list[Mapping[str, Any]]:
     return found
 
 
-def _placeholder(schema: Any) -> Any:
-    """A value of the schema's type: its default, first enum value, or a stand-in."""
+_StandIns = Callable[[str], Mapping[str, Any]]
+"""The values of the scalar types (``integer``, ``number``, ``boolean``, ``string``)
+for a field, by the field's name."""
+
+
+def _placeholders(name: str) -> Mapping[str, Any]:
+    """Fixed stand-ins: what a tool call's arguments get."""
+    return {"integer": 1, "number": 1.5, "boolean": True, "string": "example"}
+
+
+def _drawn_from(prompt: str) -> _StandIns:
+    """Stand-ins derived from ``prompt``: its start for a string, numbers and booleans
+    from a hash of the prompt and the field's name (same prompt, same values)."""
+    text = _cut(" ".join(prompt.split()), 40) or "example"
+
+    def values(name: str) -> Mapping[str, Any]:
+        digest = int(hashlib.sha256(f"{name}\0{prompt}".encode()).hexdigest()[:8], 16)
+        return {
+            "integer": digest % 100,
+            "number": digest % 10000 / 100,
+            "boolean": digest % 2 == 0,
+            "string": text,
+        }
+
+    return values
+
+
+def _example(schema: Any, stand_ins: _StandIns, name: str = "") -> Any:
+    """A value of ``schema`` for the field ``name``: its default or first enum value,
+    else by type ``[]``, ``None``, an object of examples, or a stand-in."""
     if not isinstance(schema, Mapping):
-        return "example"
+        schema = {}
     if "default" in schema:
         return schema["default"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
+    choices = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(choices, list) and choices:
+        typed = [c for c in choices if not (isinstance(c, Mapping) and c.get("type") == "null")]
+        return _example((typed or choices)[0], stand_ins, name)
     kind = schema.get("type")
-    kind = kind[0] if isinstance(kind, list) and kind else kind
-    values: dict[Any, Any] = {"integer": 1, "number": 1.5, "boolean": True, "array": []}
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
     if kind == "object":
-        return {}
-    return values.get(kind, "example")
+        properties = schema.get("properties")
+        fields = properties.items() if isinstance(properties, Mapping) else []
+        return {key: _example(value, stand_ins, str(key)) for key, value in fields}
+    if kind in ("array", "null"):
+        return [] if kind == "array" else None
+    values = stand_ins(name)
+    return values.get(kind, values["string"])
+
+
+def _schema_hint(body: Any) -> Mapping[str, Any] | None:
+    """The object schema that a system message gives after :data:`SCHEMA_MARKER`."""
+    for text in _texts(body, "system"):
+        for line in text.splitlines():
+            _, marker, rest = line.partition(SCHEMA_MARKER)
+            try:
+                schema = json.loads(rest) if marker else None
+            except ValueError:
+                continue
+            if isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping):
+                return schema
+    return None
 
 
 def _tool_round(body: Any) -> Reply | None:
@@ -226,7 +286,7 @@ def _tool_round(body: Any) -> Reply | None:
         parameters = function.get("parameters")
         properties = parameters.get("properties", {}) if isinstance(parameters, Mapping) else {}
         required = parameters.get("required", []) if isinstance(parameters, Mapping) else []
-        arguments = {name: _placeholder(properties.get(name)) for name in required}
+        arguments = {name: _example(properties.get(name), _placeholders, name) for name in required}
         calls.append(ToolCallSpec(str(function["name"]), json.dumps(arguments)))
     return Reply(
         reasoning="The local test server runs no model: it calls each offered function once, "
@@ -253,8 +313,19 @@ def _sources_for(body: Any, prompt: str) -> list[dict[str, str]]:
 def default_reply(body: Any) -> Reply:
     """The deterministic demo answer to a chat request ``body``.
 
-    With function tools it calls each once, then lists their results; in JSON mode
-    it answers with a JSON object; with web search it adds stand-in sources.
+    With function tools it calls each once, then lists their results; with web
+    search it adds stand-in sources. In JSON mode (``response_format`` of type
+    ``json_object``) it answers one JSON object: when a system message has a line
+    with ``JSON schema: {...}`` (an object schema with ``properties``; the JSON
+    runs from after the marker to the end of that line), as map_rows writes it::
+
+        Answer with one JSON object that matches this JSON schema: {"type": "object", ...}
+
+    the object has every property, each with a plausible value: its default or
+    first enum value, else by type the start of the last user message (string),
+    a number or a boolean drawn from a hash of that message and the property name
+    (the same prompt gets the same values), ``[]`` (array), an object filled the
+    same way. Without such a line the object has a notice and the prompt.
 
     >>> reply = default_reply({"messages": [{"role": "user", "content": "Write python code"}]})
     >>> "local test server" in reply.text and "```python" in reply.text
@@ -265,6 +336,11 @@ def default_reply(body: Any) -> Reply:
         return tool_round
     prompt = last_user_text(body)
     if _wants_json(body):
+        schema = _schema_hint(body)
+        if schema is not None:
+            reasoning = "JSON mode with a schema: one object, a stand-in value per property."
+            answer = _example(schema, _drawn_from(prompt))
+            return Reply(text=json.dumps(answer), reasoning=reasoning)
         answer = {"notice": "local test server, not the model", "you_asked": _cut(prompt, 120)}
         return Reply(text=json.dumps(answer), reasoning="JSON mode: one object.")
     wants_code = bool(_CODE_WORDS.search(prompt))

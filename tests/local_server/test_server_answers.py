@@ -7,6 +7,7 @@ schema in the system prompt, as a client sees them on the wire.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -87,3 +88,106 @@ def test_a_responder_that_raises_answers_500_and_says_why(
     assert response.status_code == 500
     assert "ValueError: no row 7" in response.json()["error"]["message"]
     assert "Traceback" in capsys.readouterr().err
+
+
+# the canned reply in JSON mode ----------------------------------------------------
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "price": {"type": "number"},
+        "count": {"type": "integer"},
+        "in_stock": {"type": "boolean"},
+        "size": {"type": "string", "enum": ["small", "large"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "maker": {"type": "object", "properties": {"city": {"type": "string"}}},
+        "note": {"type": ["string", "null"]},
+    },
+    "required": ["name", "price"],
+}
+SYSTEM = (
+    "You label products.\n"
+    f"Answer with one JSON object that matches this JSON schema: {json.dumps(SCHEMA)}\n"
+    "No prose."
+)
+ROW = "Product: Blue kettle, 1.7 litres, steel"
+JSON_MODE = {"type": "json_object"}
+
+
+def json_mode_body(route: Route, system: str, prompt: str) -> dict[str, Any]:
+    """A JSON-mode request with a system prompt, in the route's own shape."""
+    user = [{"role": "user", "content": prompt}]
+    if route.api == "chat":
+        messages = [{"role": "system", "content": system}, *user]
+        return {"messages": messages, "response_format": JSON_MODE}
+    if route.api == "responses":
+        return {"instructions": system, "input": prompt, "text": {"format": JSON_MODE}}
+    return {"system": system, "messages": user, "max_tokens": 100, "response_format": JSON_MODE}
+
+
+def answer_text(route: Route, response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    if route.api == "chat":
+        return str(body["choices"][0]["message"]["content"])
+    if route.api == "responses":
+        (message,) = [item for item in body["output"] if item["type"] == "message"]
+        return str(message["content"][0]["text"])
+    (text,) = [block["text"] for block in body["content"] if block["type"] == "text"]
+    return str(text)
+
+
+def json_answer(
+    http: httpx.Client, server: LocalGLMServer, prompt: str, route: Route = ROUTES[0]
+) -> Any:
+    body = {"model": MODEL, **json_mode_body(route, SYSTEM, prompt)}
+    return json.loads(answer_text(route, http.post(server.base_url + route.path, json=body)))
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.api)
+def test_json_mode_with_a_schema_answers_every_property_with_its_type(
+    http: httpx.Client, server: LocalGLMServer, route: Route
+) -> None:
+    answer = json_answer(http, server, ROW, route)
+    assert set(answer) == set(SCHEMA["properties"])
+    assert isinstance(answer["name"], str) and answer["name"] in ROW
+    for number in ("price", "count"):
+        assert isinstance(answer[number], int | float) and not isinstance(answer[number], bool)
+    assert isinstance(answer["count"], int)
+    assert isinstance(answer["in_stock"], bool)
+    assert answer["size"] == "small"
+    assert answer["tags"] == []
+    assert isinstance(answer["maker"]["city"], str)
+    assert isinstance(answer["note"], str)
+
+
+def test_the_values_follow_the_prompt(http: httpx.Client, server: LocalGLMServer) -> None:
+    assert json_answer(http, server, ROW) == json_answer(http, server, ROW)
+    rows = [json_answer(http, server, f"Product number {n}") for n in range(6)]
+    assert len({row["price"] for row in rows}) > 1
+    assert [row["name"] for row in rows] == [f"Product number {n}" for n in range(6)]
+
+
+@pytest.mark.parametrize(
+    "system",
+    ["You label products.", "JSON schema: {not json", 'JSON schema: {"type": "string"}'],
+    ids=["no marker", "not JSON", "no properties"],
+)
+def test_without_an_object_schema_json_mode_answers_as_before(
+    http: httpx.Client, server: LocalGLMServer, system: str
+) -> None:
+    body = {"model": MODEL, **json_mode_body(ROUTES[0], system, ROW)}
+    answer = json.loads(
+        answer_text(ROUTES[0], http.post(server.base_url + "/chat/completions", json=body))
+    )
+    assert answer == {"notice": "local test server, not the model", "you_asked": ROW}
+
+
+def test_a_schema_outside_json_mode_changes_nothing(
+    http: httpx.Client, server: LocalGLMServer
+) -> None:
+    body = {"model": MODEL, **json_mode_body(ROUTES[0], SYSTEM, ROW)}
+    del body["response_format"]
+    text = answer_text(ROUTES[0], http.post(server.base_url + "/chat/completions", json=body))
+    assert "local test server" in text
