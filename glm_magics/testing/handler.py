@@ -78,6 +78,10 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body (and each SSE event) are separate writes: without
+        # TCP_NODELAY, Nagle holds the second until the client's delayed ACK,
+        # about 40 ms per answer on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.app.track(self.connection, True)
 
     def finish(self) -> None:
