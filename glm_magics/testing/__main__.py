@@ -1,6 +1,6 @@
 """Run the local GLM test server from a terminal until Ctrl+C.
 
-    python -m glm_magics.testing --port 8765 --ttft 0.4 --tps 40 --latency 0.2
+    python -m glm_magics.testing --port 8765 --ttft 0.4 --tps 40 --latency 0.2 --rpm 60
 
 Then point the magics (or any OpenAI-compatible client) at the printed base URL.
 With nothing queued, every answer is the canned demo reply, which says it is not
@@ -19,6 +19,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from glm_magics.testing.rate_limit import RateLimit
 from glm_magics.testing.server import LocalGLMServer
 
 __all__ = ["main"]
@@ -40,6 +41,20 @@ def _parser() -> argparse.ArgumentParser:
         "--tps", type=float, default=None, help="tokens per second (default: as fast as possible)"
     )
     parser.add_argument("--chunk-size", type=int, default=1, help="tokens per SSE event")
+    parser.add_argument(
+        "--rpm", type=float, default=None, help="requests per minute before 429 (default: no limit)"
+    )
+    parser.add_argument(
+        "--tpm", type=float, default=None, help="tokens per minute before 429 (default: no limit)"
+    )
+    parser.add_argument(
+        "--concurrent", type=int, default=None, help="answers at once before 429 (default: any)"
+    )
+    parser.add_argument(
+        "--publish-limits",
+        action="store_true",
+        help="send x-ratelimit-* headers and list the limits at GET /v1/models/{id}",
+    )
     parser.add_argument(
         "--require-key-env",
         metavar="VAR",
@@ -72,6 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"environment variable {args.require_key_env} is not set or empty")
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
+    limits = {"--rpm": args.rpm, "--tpm": args.tpm, "--concurrent": args.concurrent}
+    for flag, value in limits.items():
+        if value is not None and not value > 0:
+            parser.error(f"{flag} must be positive")
+    rate_limit = None
+    if any(value is not None for value in limits.values()):
+        rate_limit = RateLimit(args.rpm, args.tpm, args.concurrent, published=args.publish_limits)
     server = LocalGLMServer(
         args.host,
         args.port,
@@ -80,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ttft=args.ttft,
         tokens_per_second=args.tps,
         chunk_size=args.chunk_size,
+        rate_limit=rate_limit,
         log_requests=args.log,
     )
     try:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from glm_magics.testing.rate_limit import RateLimit, RateLimiter
 from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply
 
@@ -30,8 +31,9 @@ class ServerApp(Protocol):
     The pacing knobs (``latency``, ``ttft``, ``tokens_per_second``,
     ``chunk_size``) are the defaults a :class:`Reply` may override; ``models``
     and ``model_parameters`` are what the model routes publish and every answer
-    route enforces. ``stopping`` is set when the server stops, and ends every
-    wait at once.
+    route enforces. ``rate_limit`` is the limit in force (``None``: none) and
+    ``limiter`` the state that enforces it. ``stopping`` is set when the server
+    stops, and ends every wait at once.
     """
 
     @property
@@ -51,6 +53,12 @@ class ServerApp(Protocol):
 
     @property
     def model_parameters(self) -> Mapping[str, Any]: ...
+
+    @property
+    def rate_limit(self) -> RateLimit | None: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
 
     @property
     def log_requests(self) -> bool: ...

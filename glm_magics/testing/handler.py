@@ -4,12 +4,12 @@
 routes (``/v1/chat/completions``, ``/v1/responses``, ``/v1/messages``) take one path,
 each with its :class:`~glm_magics.testing.protocol_format.ProtocolFormat`: the
 request is checked in the order a real server checks it (key, JSON, parameters,
-model), then takes its :class:`Reply` (queued, from the responder, or the canned
-default), waits
-out its latency, and is answered either as one JSON body or as a chunked
-``text/event-stream`` whose events are written one by one, paced, with the
-reply's faults injected at the requested positions. Only the shapes come from
-the format; the steps, the pacing and the faults are the same on every route.
+model, rate limit), then takes its :class:`Reply` (queued, from the responder, or
+the canned default), waits out its latency, and is answered either as one JSON
+body or as a chunked ``text/event-stream`` whose events are written one by one,
+paced, with the reply's faults injected at the requested positions. Only the
+shapes come from the format; the steps, the pacing and the faults are the same on
+every route.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from glm_magics.testing.app import Pacing, ServerApp
 from glm_magics.testing.chat_format import CHAT
 from glm_magics.testing.messages_format import MESSAGES
 from glm_magics.testing.protocol_format import Answer, ProtocolFormat
+from glm_magics.testing.rate_limit import RATE_LIMIT_CODE
 from glm_magics.testing.recording import RecordedRequest, parse_body, read_body, redacted_headers
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.responses_format import RESPONSES
@@ -38,6 +39,7 @@ from glm_magics.testing.wire import (
     estimate_prompt_tokens,
     model_detail,
     model_list,
+    usage_for,
 )
 
 __all__ = ["GLMRequestHandler"]
@@ -63,9 +65,10 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
     server_version = "glm-magics-local-test-server/0.1"
     sys_version = ""
 
-    # Per-request state, set by _record(), _answered_early() and _stream().
+    # Per-request state, set by _record(), _answer(), _answered_early() and _stream().
     _record_ref: RecordedRequest | None = None
     _body_is_bad_json = False
+    _headers: dict[str, str]
     _chunked = False
     _pacing: Pacing
 
@@ -103,6 +106,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         headers = redacted_headers(self.headers.items())
         path = self.path.split("?", 1)[0]
         self._record_ref = self.app.record(self.command, path, headers, body)
+        self._headers = {}
         return self._record_ref
 
     def _send_json(
@@ -118,10 +122,13 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _begin(self, status: int) -> None:
-        """Send the status line of this request's answer and record its status."""
+        """Send the status line of this request's answer, record its status, and send
+        the headers every answer to this request carries (the rate limit's)."""
         if self._record_ref is not None:
             self._record_ref.status = status
         self.send_response(status)
+        for name, value in self._headers.items():
+            self.send_header(name, value)
 
     def _send_error(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -146,7 +153,11 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
         elif record.path.startswith("/v1/models/"):
             model = record.path.removeprefix("/v1/models/")
             if model in self.app.models:
-                self._send_json(200, model_detail(model, self.app.model_parameters))
+                limit = self.app.rate_limit
+                published = limit.model_fields() if limit is not None else {}
+                self._send_json(
+                    200, {**model_detail(model, self.app.model_parameters), **published}
+                )
             else:
                 self._send_error(404, "1211", f"Unknown model {model!r}: check the model code.")
         elif record.path.rstrip("/") == "/v1/chat/completions":
@@ -181,14 +192,31 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
     # answers -------------------------------------------------------------------
 
     def _answer(self, record: RecordedRequest, wire: ProtocolFormat) -> None:
-        """Check the request, take a reply, and send it in the route's ``wire`` format."""
+        """Check the request and its rate limit, then answer in the route's ``wire`` format."""
         app, body = self.app, record.body
         problem = self._validate(body, wire.rules)
         if problem is not None:
             self._send_json(problem[0], wire.error_body(*problem))
             return
         view = wire.chat_view(body)
+        prompt_tokens = estimate_prompt_tokens(view)
+        admission = app.limiter.admit(app.rate_limit, prompt_tokens)
+        self._headers = dict(admission.headers)
+        if not admission.allowed:
+            self._send_json(429, wire.error_body(429, RATE_LIMIT_CODE, admission.message))
+            return
+        try:
+            self._reply(body, view, prompt_tokens, wire)
+        finally:
+            app.limiter.release()
+
+    def _reply(
+        self, body: dict[str, Any], view: dict[str, Any], prompt_tokens: int, wire: ProtocolFormat
+    ) -> None:
+        """Take the request's reply, count its tokens, and send it."""
+        app = self.app
         reply = app.reply_for(view)
+        app.limiter.charge(int(usage_for(reply, prompt_tokens).get("completion_tokens") or 0))
         if self._answered_early(reply, wire):
             return
         seed = f"{app.next_sequence()}\0{dumps(body)}"
@@ -197,7 +225,7 @@ class GLMRequestHandler(BaseHTTPRequestHandler):
             model=reply.model or body["model"],
             id=reply.id or wire.id_prefix + completion_id(seed),
             created=reply.created if reply.created is not None else int(time.time()),
-            prompt_tokens=estimate_prompt_tokens(view),
+            prompt_tokens=prompt_tokens,
         )
         if body.get("stream") is True:
             fragmented = reply.tool_stream

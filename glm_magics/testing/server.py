@@ -36,6 +36,7 @@ from typing import Any, Self
 from glm_magics.testing.app import ServerApp
 from glm_magics.testing.default_reply import default_reply
 from glm_magics.testing.handler import GLMRequestHandler
+from glm_magics.testing.rate_limit import RateLimit, RateLimiter
 from glm_magics.testing.recording import RecordedRequest
 from glm_magics.testing.replies import Reply
 from glm_magics.testing.wire import KNOWN_MODELS, MODEL_PARAMETERS
@@ -92,6 +93,12 @@ class LocalGLMServer:
     request is converted), the same view the default reply gets. A responder that
     raises answers that request with a 500 and prints the traceback.
 
+    ``rate_limit`` (a :class:`~glm_magics.testing.RateLimit`, ``None`` for none) is
+    read at each request too: a request over it gets 429 with code 1302, in the
+    route's error shape, with ``Retry-After`` and ``retry-after-ms``; it is recorded
+    with that status and counted in :attr:`rejected`. Answers on all three routes
+    count; model listings and the server's other refusals do not.
+
     ``require_key`` makes the server demand ``Authorization: Bearer <key>`` (401
     with Z.ai codes 1001 missing / 1002 wrong); only a hash of it is kept.
     ``log_requests`` prints request lines (never headers) to stderr.
@@ -108,6 +115,7 @@ class LocalGLMServer:
         tokens_per_second: float | None = None,
         chunk_size: int = 1,
         responder: Responder | None = None,
+        rate_limit: RateLimit | None = None,
         models: Sequence[str] = KNOWN_MODELS,
         model_parameters: Mapping[str, Any] | None = None,
         log_requests: bool = False,
@@ -119,6 +127,10 @@ class LocalGLMServer:
         self.tokens_per_second = tokens_per_second
         self.chunk_size = chunk_size
         self.responder = responder
+        self.rate_limit = rate_limit
+        self.limiter = RateLimiter()
+        """What the ``rate_limit`` has seen spent, in flight and refused (a test may put a
+        ``RateLimiter(clock)`` here to run the limits on a clock of its own)."""
         self.models: tuple[str, ...] = tuple(models)
         self.model_parameters: dict[str, Any] = {**MODEL_PARAMETERS, **(model_parameters or {})}
         """Published at ``GET /v1/models/{id}`` and enforced on every answer route (given
@@ -206,16 +218,22 @@ class LocalGLMServer:
             self._replies.extend(replies)
 
     def clear(self) -> None:
-        """Forget queued replies and recorded requests."""
+        """Forget queued replies, recorded requests, and what the rate limit counted."""
         with self._lock:
             self._replies.clear()
             self._requests.clear()
+        self.limiter.reset()
 
     @property
     def pending(self) -> int:
         """How many queued replies are still waiting for a request."""
         with self._lock:
             return len(self._replies)
+
+    @property
+    def rejected(self) -> int:
+        """How many requests the rate limit refused with a 429 (since start or ``clear()``)."""
+        return self.limiter.rejected
 
     @property
     def requests(self) -> list[RecordedRequest]:
