@@ -20,8 +20,8 @@ below it, each importing only those under it: the vocabulary (:mod:`~glm_magics.
 :mod:`~glm_magics.results`, :mod:`~glm_magics.events`), :mod:`glm_magics.wire` (HTTP,
 SSE, the three protocols, retries, presets), :mod:`glm_magics.tools` and
 :mod:`glm_magics.context` beside :mod:`glm_magics.core` (the session),
-:mod:`glm_magics.display` (views), :mod:`glm_magics.notebook` (magics, panel); and
-:mod:`glm_magics.testing` apart.
+:mod:`glm_magics.display` (views) and :mod:`glm_magics.batch` (``map_rows``),
+:mod:`glm_magics.notebook` (magics, panel); and :mod:`glm_magics.testing` apart.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from glm_magics.version import __version__
 
 if TYPE_CHECKING:
+    from glm_magics.batch.estimate import Estimate
+    from glm_magics.batch.rows import map_rows
     from glm_magics.core.client import GLMClient
     from glm_magics.core.reporting import Reporter
     from glm_magics.core.session import Session
@@ -75,6 +77,8 @@ if TYPE_CHECKING:
     from glm_magics.wire.web_search import SearchOptions
 
 _EXPORTS: dict[str, str] = {
+    "map_rows": "batch.rows",
+    "Estimate": "batch.estimate",
     "GLMClient": "core.client",
     "Session": "core.session",
     "Settings": "core.settings",
@@ -140,6 +144,7 @@ __all__ = [
     "ConfigurationError",
     "ContentFilteredError",
     "ControlPanel",
+    "Estimate",
     "Finished",
     "GLMClient",
     "GLMError",
@@ -171,6 +176,7 @@ __all__ = [
     "WebSource",
     "__version__",
     "load_ipython_extension",
+    "map_rows",
     "panel",
     "tool",
     "unload_ipython_extension",

@@ -127,3 +127,16 @@ def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
                 setattr(settings, info.name, info.default)
         settings.preset = None
         core.api_key = None
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limiters() -> Iterator[None]:
+    """Each test starts with the process's rate limiters and remembered rows forgotten
+    (a 429 one test provoked must not pace the next; rows one answered, not skip)."""
+    from glm_magics.batch.store import PROCESS_STORE
+    from glm_magics.wire.limits import reset_limiters
+
+    reset_limiters()
+    PROCESS_STORE.clear()
+    yield
+    reset_limiters()

@@ -125,3 +125,24 @@ def test_tools_and_search_notebook_runs_on_the_local_server() -> None:
     assert "km_to_miles" in marathon and "finish: stop" in marathon
     usage = text("%glm usage")
     assert "web searches     1 x $0.033 = $0.033" in usage
+
+
+@pytest.mark.notebook
+def test_rows_notebook_runs_on_the_local_server() -> None:
+    """map_rows in a real kernel: a dry run, typed labels, a failure, a resume, --each."""
+    code = error_free_code_cells(execute("rows.ipynb"))
+
+    def text(prefix: str) -> str:
+        return outputs_text(next(c for c in code if c.source.startswith(prefix)))
+
+    estimate = text("from glm_magics import map_rows")
+    assert "map_rows dry run" in estimate and "requests" in estimate
+    labelled = text("import tempfile")
+    assert "IntProgress" in labelled  # the progress bar, a widget in a notebook
+    assert "glm_error" in labelled
+    failure = text('print(labelled.attrs["glm_magics"]["summary"])')
+    assert "7 answered" in failure and "1 failed" in failure and "the demo refuses" in failure
+    resumed = text("if server is not None:\n    server.responder = None")
+    assert "(7 from the store)" in resumed and "every row answered: True" in resumed
+    assert "float64" in resumed
+    assert "glm_tokens" in text('short[["review"')

@@ -48,7 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Expansion", "expand", "namespace_resolver"]
+__all__ = ["Expansion", "expand", "namespace_resolver", "referenced_names"]
 
 _IDENT = r"[^\W\d]\w*"
 _KEY = r"-?\d+|'[^'\\\n]*'|\"[^\"\\\n]*\""
@@ -199,3 +199,30 @@ def expand(template: str, resolve: Callable[[str], object], *, max_chars: int = 
         position = start + 1
     out.append(template[position:])
     return Expansion("".join(out), references, notes)
+
+
+def referenced_names(template: str) -> list[str]:
+    """The names ``template``'s references start with, in order, each once.
+
+    Escaped pairs (``{{name}}``) and braces that do not fit the grammar are not
+    references, exactly as :func:`expand` reads them::
+
+        >>> referenced_names("{review} by {user.name}; {{literal}} {x:>3}")
+        ['review', 'user']
+    """
+    names: list[str] = []
+    position = 0
+    while (start := template.find("{", position)) != -1:
+        escaped = _ESCAPED.match(template, start)
+        if escaped is not None:
+            position = escaped.end()
+            continue
+        reference = _REFERENCE.match(template, start)
+        parsed = _parse(reference.group(1)) if reference is not None else None
+        if reference is not None and parsed is not None:
+            if parsed[0] not in names:
+                names.append(parsed[0])
+            position = reference.end()
+            continue
+        position = start + 1
+    return names

@@ -32,9 +32,11 @@ from glm_magics.core.reporting import QUIET, Event
 from glm_magics.errors import APIError, ConfigurationError
 from glm_magics.events import RetryScheduled
 from glm_magics.results import ChatResult
+from glm_magics.tokens import message_tokens
 from glm_magics.tools import ToolRegistry
 from glm_magics.wire.http import DEFAULT_TIMEOUT, Connection
 from glm_magics.wire.keys import Secret
+from glm_magics.wire.limits import RateLimiter
 from glm_magics.wire.message_parts import check_messages
 from glm_magics.wire.params import build_params
 from glm_magics.wire.presets import Preset, adapt_params
@@ -56,6 +58,8 @@ class Prepared:
     body: dict[str, Any]
     model: str
     stream: bool
+    prompt_tokens: int = 0
+    """The estimated size of the messages (what the rate limiter counts first)."""
 
 
 class GLMClient:
@@ -176,9 +180,11 @@ class GLMClient:
         preset = self.preset
         if preset is not None:
             fields, _ = adapt_params(preset, fields)
-        body = protocol.body(messages, model_id, fields, stream=stream)
+        checked = check_messages(messages)
+        body = protocol.body(checked, model_id, fields, stream=stream)
         self._connection.headers(stream=stream)
-        return Prepared(protocol.path, body, model_id, stream)
+        tokens = sum(message_tokens(message) for message in checked)
+        return Prepared(protocol.path, body, model_id, stream, tokens)
 
     def ignored_fields(self, **params: Any) -> list[str]:
         """The request fields this server's preset would not understand (not sent)."""
@@ -201,8 +207,14 @@ class GLMClient:
         """
         return self.open(self.prepare(messages, model, api, stream=True, **params), api)
 
-    def open(self, prepared: Prepared, api: str = "chat") -> ChatStream:
-        """The stream of a prepared request (sent when the stream is first read)."""
+    def open(
+        self, prepared: Prepared, api: str = "chat", *, policy: RetryPolicy | None = None
+    ) -> ChatStream:
+        """The stream of a prepared request (sent when the stream is first read).
+
+        ``policy`` replaces the client's retry policy for this request (a batch waits
+        out more 429s than a cell does).
+        """
         connection, path, body = self._connection, prepared.path, prepared.body
 
         def send(trace: Callable[[str, dict[str, Any]], None]) -> httpx.Response:
@@ -212,10 +224,18 @@ class GLMClient:
         return ChatStream(
             send,
             reader=wire_protocol(api).reader(prepared.model),
-            policy=self.retry_policy,
+            policy=policy or self.retry_policy,
             base_url=connection.base_url,
             streamed=prepared.stream,
+            limiter=connection.limiter(),
+            tokens=prepared.prompt_tokens,
         )
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter this client's requests share with every other in the process
+        that goes to the same service with the same key."""
+        return self._connection.limiter()
 
     def opener(
         self, model: str | None = None, api: str = "chat", *, stream: bool = True

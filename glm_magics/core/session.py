@@ -41,14 +41,13 @@ if TYPE_CHECKING:
     from glm_magics.context.frames import ContextOptions, FrameSummary
     from glm_magics.context.prompt import Prompt
     from glm_magics.core.client import GLMClient
-    from glm_magics.core.exchange import Request
-    from glm_magics.core.reporting import Note, Reporter
+    from glm_magics.core.reporting import Reporter
     from glm_magics.results import ChatResult
     from glm_magics.tools import ToolRegistry
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
 
-__all__ = ["Session"]
+__all__ = ["Session", "default_session", "set_default_session"]
 
 
 class Session:
@@ -187,6 +186,7 @@ class Session:
         """
         from glm_magics.context.prompt import Prompt
         from glm_magics.core.exchange import Request, run_exchange
+        from glm_magics.core.notes import json_check, report_before, turns_left_out
         from glm_magics.core.reporting import QUIET, Answered, Failed
 
         self.last_result = None
@@ -222,7 +222,10 @@ class Session:
         ]
 
         reporter = reporter or self.reporter or QUIET
-        self._say_before(reporter, client, request, [*prompt.notes, *_dropped_note(dropped)])
+        notes = [*prompt.notes, *turns_left_out(dropped)]
+        first_search = request.search is not None and not self._search_cost_shown
+        self._search_cost_shown = self._search_cost_shown or request.search is not None
+        report_before(reporter, client, request, notes, first_search=first_search)
         stop = cancel if cancel is not None else threading.Event()
         with self._lock:
             self._running[stop] = None
@@ -260,7 +263,7 @@ class Session:
             raise error
         reporter.report(Answered(result, request_params.get("max_tokens")))
         if request.json_mode and result.finish_reason == "stop" and not result.interrupted:
-            reporter.report(_json_note(result))
+            reporter.report(json_check(result))
         if result.usage.prompt_tokens and not result.interrupted and not exchange.steps:
             self.conversation.calibrate(messages, result.usage.prompt_tokens)
         if result.text or result.tool_calls:
@@ -344,47 +347,26 @@ class Session:
         wanted = self.settings.search if search is None else search
         return SearchOptions() if wanted else None
 
-    def _say_before(
-        self, reporter: Reporter, client: GLMClient, request: Request, notes: list[str]
-    ) -> None:
-        """Notes before the answer: what was cut or left out, what search costs."""
-        from glm_magics.core.reporting import Note, Notice
-        from glm_magics.wire.web_search import SEARCH_COST_USD
 
-        if notes:
-            reporter.report(Notice("; ".join(notes)))
-        preset = client.preset
-        searches = preset is None or preset.supports_web_search
-        if request.search is not None and searches and not self._search_cost_shown:
-            self._search_cost_shown = True
-            reporter.report(
-                Note(
-                    f"Web search is on: each request with it costs ${SEARCH_COST_USD} on the "
-                    "default service (`%glm usage` counts them)."
-                )
-            )
-        dropped = client.ignored_fields(**request.body_params())
-        if dropped and preset is not None:
-            reporter.report(
-                Note(
-                    f"Not sent to this {preset.name} server, which does not support them: "
-                    + ", ".join(dropped)
-                )
-            )
+_default: Session | None = None
+_default_lock = threading.Lock()
 
 
-def _dropped_note(dropped: int) -> list[str]:
-    return [f"{dropped} oldest turn(s) left out to fit the context window"] if dropped else []
+def default_session() -> Session:
+    """The session work without one of its own uses (``map_rows(client=None)``).
+
+    It is the one ``%load_ext glm_magics`` made, so the notebook's settings apply;
+    outside IPython, one made from the environment on first use.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Session()
+        return _default
 
 
-def _json_note(result: ChatResult) -> Note:
-    from glm_magics.core.reporting import Note
-    from glm_magics.errors import JSONAnswerError
-
-    try:
-        value = result.json
-    except JSONAnswerError as exc:
-        return Note(str(exc), "error")
-    kind = type(value).__name__
-    size = f" with {len(value)} entries" if isinstance(value, dict | list) else ""
-    return Note(f"Valid JSON ({kind}{size}): the parsed value is result.json.")
+def set_default_session(session: Session | None) -> None:
+    """Make ``session`` the default (``None``: make a fresh one when next asked for)."""
+    global _default
+    with _default_lock:
+        _default = session

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from glm_magics.core.session import Session
+from glm_magics.core.session import Session, default_session, set_default_session
 from glm_magics.notebook.host import NotebookHost
 from glm_magics.notebook.magics import GLMMagics
 
@@ -30,6 +30,7 @@ def load(ipython: Any) -> None:
     """Register the magics on ``ipython`` with a new session."""
     host = NotebookHost(ipython, Session())
     host.open_panel = lambda: open_panel(host)
+    set_default_session(host.session)  # map_rows(client=None) asks with the notebook's settings
     ipython.register_magics(GLMMagics(ipython, host=host))
     if getattr(ipython, "kernel", None) is not None:  # a frontend may have the extension
         from glm_magics.notebook.bridge import shared_bridge
@@ -58,6 +59,8 @@ def unload(ipython: Any) -> None:
     if isinstance(magics, GLMMagics):
         magics.detach()
         magics.host.close()
+        if default_session() is magics.session:
+            set_default_session(None)
 
 
 def open_panel(host: NotebookHost) -> ControlPanel:

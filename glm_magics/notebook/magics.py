@@ -132,6 +132,24 @@ class GLMMagics(Magics):
     @argument("--search-prompt", metavar="TEXT", help="how the service should use the results")
     @argument("--no-search-results", action="store_true", help="do not return the sources list")
     @argument("--api", choices=SETTINGS["api"].spec.choices, help="endpoint to use")
+    @argument(
+        "--each",
+        metavar="FRAME",
+        help="ask the cell (a template naming {columns}) for every row of this DataFrame",
+    )
+    @argument("--into", metavar="NAME", help="with --each: the variable the answered frame goes to")
+    @argument(
+        "--schema",
+        metavar="NAME",
+        help="with --each: a dataclass, TypedDict or {name: type} dict for typed columns",
+    )
+    @argument("--column", metavar="NAME", help="with --each: the text column (default: answer)")
+    @argument("--concurrency", type=int, metavar="N", help="with --each: rows in flight")
+    @argument("--rpm", type=float, metavar="N", help="with --each: the service's requests/min")
+    @argument("--tpm", type=float, metavar="N", help="with --each: the service's tokens/min")
+    @argument("--store", metavar="PATH", help="with --each: an SQLite file; a rerun resumes")
+    @argument("--rows-per-request", type=int, metavar="N", help="with --each: rows per request")
+    @argument("--dry-run", action="store_true", help="with --each: estimate, send nothing")
     @no_var_expand
     @line_cell_magic
     def glm(self, line: str, cell: str | None = None) -> None:
@@ -160,6 +178,9 @@ class GLMMagics(Magics):
             raise UsageError(f"--rows must be between 0 and 100, got {args.rows}")
         if args.lang is not None and not args.code:
             raise UsageError("--lang goes with --code (-c)")
+        if args.each is not None or _batch_options(args):
+            self._each(args, question)
+            return
         host, settings = self.host, self.session.settings
         language = (args.lang or "python").strip().lower()
         system = args.system if args.system is not None else settings.system
@@ -182,15 +203,51 @@ class GLMMagics(Magics):
             search=search,
             json=True if args.json else None,
             api=args.api,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_tokens=args.max_tokens,
-            stop=args.stop,
-            do_sample=False if args.no_sample else None,
-            thinking=args.thinking,
+            **_request_params(args),
         )
         if args.code:
             insert_answer_code(host, result, language)
+
+    def _each(self, args: Any, template: str) -> None:
+        """``%%glm --each FRAME --into NAME``: the cell over every row (see map_rows)."""
+        if args.each is None:
+            raise UsageError(f"--{_batch_options(args)[0]} goes with --each FRAME")
+        if not args.into and not args.dry_run:
+            raise UsageError("--each needs --into NAME: the variable the answered frame goes to")
+        clash = [flag for flag, given in _NOT_WITH_EACH if getattr(args, given)]
+        if clash:
+            raise UsageError(f"{clash[0]} does not go with --each")
+        if args.into is not None and not args.into.isidentifier():
+            raise UsageError(f"--into needs a Python variable name, got {args.into!r}")
+        namespace = self.host.namespace
+        for name in (args.each, args.schema):
+            if name is not None and name not in namespace:
+                raise UsageError(f"no variable named {name!r} in the notebook")
+        from glm_magics.batch.rows import map_rows
+
+        result = map_rows(
+            namespace[args.each],
+            template,
+            namespace[args.schema] if args.schema else None,
+            column=args.column or "answer",
+            concurrency=args.concurrency,
+            rpm=args.rpm,
+            tpm=args.tpm,
+            store=args.store,
+            client=self.session,
+            dry_run=args.dry_run,
+            rows_per_request=args.rows_per_request or 1,
+            system=args.system,
+            model=args.model,
+            api=args.api,
+            **_request_params(args),
+        )
+        if args.dry_run:
+            from IPython.display import display
+
+            display(result)
+            return
+        namespace[args.into] = result
 
     def _search_options(self, args: Any) -> SearchOptions | None:
         """Web search options from the cell's flags, or ``None``: the setting decides."""
@@ -207,6 +264,47 @@ class GLMMagics(Magics):
         )
         options.tool()  # a ParameterError now for an option out of range
         return options
+
+
+_BATCH_ONLY = (
+    "into",
+    "schema",
+    "column",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "store",
+    "rows_per_request",
+    "dry_run",
+)
+_NOT_WITH_EACH = (
+    ("-d/--df", "df"),
+    ("-c/--code", "code"),
+    ("--tools", "tools"),
+    ("-o/--out", "out"),
+    ("--new", "new"),
+    ("--json", "json"),
+    ("--search", "search"),
+)
+
+
+def _request_params(args: Any) -> dict[str, Any]:
+    """The request parameters a cell's options give (``None``: the setting's)."""
+    return {
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "max_tokens": args.max_tokens,
+        "stop": args.stop,
+        "do_sample": False if args.no_sample else None,
+        "thinking": args.thinking,
+    }
+
+
+def _batch_options(args: Any) -> list[str]:
+    """The ``--each`` options given (as their flag names)."""
+    return [
+        name.replace("_", "-") for name in _BATCH_ONLY if getattr(args, name) not in (None, False)
+    ]
 
 
 def _code_only(language: str) -> str:

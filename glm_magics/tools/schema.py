@@ -46,7 +46,7 @@ from glm_magics.tools.hints import (
     unwrap_hint,
 )
 
-__all__ = ["ToolSpec", "describe_tool", "function_schema"]
+__all__ = ["ToolSpec", "describe_tool", "function_schema", "type_schema"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _SUPPORTED = (
@@ -87,6 +87,18 @@ def function_schema(
         ['a']
     """
     return copy.deepcopy(describe_tool(func, name, description).schema)
+
+
+def type_schema(hint: Any, where: str = "the value") -> dict[str, Any]:
+    """The JSON schema of a value typed ``hint`` (a dataclass, a TypedDict, ``list[int]``...).
+
+    ``where`` names the value in the ``TypeError`` raised for a type JSON cannot
+    describe::
+
+        >>> type_schema(list[int])
+        {'type': 'array', 'items': {'type': 'integer'}}
+    """
+    return _schema(hint, where)
 
 
 def describe_tool(

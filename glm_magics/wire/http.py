@@ -38,11 +38,13 @@ from glm_magics.errors import (
 )
 from glm_magics.version import __version__
 from glm_magics.wire.keys import API_KEY_ENV, Secret, key_from_env
+from glm_magics.wire.limits import RateLimiter, limiter_for
 from glm_magics.wire.presets import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     MODEL_ENV,
+    UNKNOWN_LIMITS,
     Preset,
     check_base_url,
     get_preset,
@@ -134,6 +136,13 @@ class Connection:
     def key(self) -> Secret | None:
         """The key to send: the explicit one, else the preset's environment variable."""
         return self._api_key if self._api_key is not None else key_from_env(self.key_env)
+
+    def limiter(self) -> RateLimiter:
+        """The process's rate limiter for this service and key (:mod:`~glm_magics.wire.limits`)."""
+        key = self.key()
+        preset = self.preset
+        defaults = preset.limits if preset is not None else UNKNOWN_LIMITS
+        return limiter_for(self.base_url, key.reveal() if key else None, defaults=defaults)
 
     def headers(self, *, stream: bool) -> dict[str, str]:
         """The request headers; ConfigurationError when a remote service has no key."""

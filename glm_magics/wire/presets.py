@@ -38,15 +38,19 @@ from urllib.parse import urlsplit
 
 from glm_magics.errors import ConfigurationError, ParameterError
 from glm_magics.wire.keys import API_KEY_ENV, ZAI_KEY_ENV
+from glm_magics.wire.limits import Limits
 
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "DEFAULT_PRESET",
+    "HOSTED_LIMITS",
     "KNOWN_MODELS",
+    "LOCAL_LIMITS",
     "MODEL_ENV",
     "PRESETS",
+    "UNKNOWN_LIMITS",
     "ZAI_ONLY_FIELDS",
     "Preset",
     "ThinkingStyle",
@@ -72,6 +76,13 @@ KNOWN_MODELS = (
     "glm-4.5-flash",
 )
 
+#: Assumed for a hosted service until it publishes its limits: a conservative pace.
+HOSTED_LIMITS = Limits(requests_per_minute=50, concurrency=4)
+#: Assumed for a server on this machine: no request cap, as many in flight as it takes.
+LOCAL_LIMITS = Limits(concurrency=16)
+#: Assumed for a server no preset describes: no known pace (one is learnt from 429s).
+UNKNOWN_LIMITS = Limits(concurrency=8)
+
 ThinkingStyle = Literal["thinking_type", "chat_template_kwargs", "reasoning_effort"]
 
 #: Request fields only Z.ai-compatible services understand; other servers ignore
@@ -89,7 +100,8 @@ class Preset:
     environment variable that usually holds it (``None`` for local servers).
     ``supports_web_search`` covers the ``{"type": "web_search"}`` tool,
     ``supports_tool_stream`` the streamed tool-call arguments, and
-    ``supports_zai_fields`` the fields in :data:`ZAI_ONLY_FIELDS`.
+    ``supports_zai_fields`` the fields in :data:`ZAI_ONLY_FIELDS`. ``limits`` are the
+    rate limits assumed until the server publishes its own or the user sets some.
     """
 
     name: str
@@ -102,6 +114,7 @@ class Preset:
     supports_web_search: bool
     supports_tool_stream: bool
     supports_zai_fields: bool
+    limits: Limits = HOSTED_LIMITS
 
 
 def _local(name: str, port: int, model: str, style: ThinkingStyle, description: str) -> Preset:
@@ -116,6 +129,7 @@ def _local(name: str, port: int, model: str, style: ThinkingStyle, description: 
         supports_web_search=False,
         supports_tool_stream=False,
         supports_zai_fields=False,
+        limits=LOCAL_LIMITS,
     )
 
 

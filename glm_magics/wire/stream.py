@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from glm_magics.errors import (
+    RATE_LIMIT_CODES,
     APIConnectionError,
     APIError,
+    APIStatusError,
     ContentFilteredError,
+    InStreamError,
+    QuotaExceededError,
     StreamError,
     TruncatedStreamError,
 )
@@ -35,6 +39,7 @@ from glm_magics.events import (
 )
 from glm_magics.results import ChatResult
 from glm_magics.wire.http import map_httpx_error
+from glm_magics.wire.limits import RateLimiter
 from glm_magics.wire.reader import StreamReader
 from glm_magics.wire.retry import RetryPolicy, describe_failure, is_retryable
 from glm_magics.wire.sse import SSEDecoder
@@ -58,7 +63,9 @@ class ChatStream:
 
     ``reader`` reads the answer in the request's protocol (see
     :mod:`~glm_magics.wire.protocols`); ``streamed`` says whether the request asked for
-    an event stream (a server may answer either way, and both are read).
+    an event stream (a server may answer either way, and both are read). With a
+    ``limiter`` each try waits its turn (``tokens``: the prompt's estimate) and tells
+    the limiter of a 429 or a finished answer.
     """
 
     __module__ = "glm_magics"
@@ -74,9 +81,13 @@ class ChatStream:
         policy: RetryPolicy,
         base_url: str = "the service",
         streamed: bool = True,
+        limiter: RateLimiter | None = None,
+        tokens: int = 0,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._open = open_response
+        self._limiter = limiter
+        self._tokens = tokens
         self._policy = policy
         self._reader = reader
         self._base_url = base_url
@@ -191,6 +202,30 @@ class ChatStream:
                         sock.shutdown(socket.SHUT_RDWR)
 
     def _attempt(self) -> Iterator[StreamEvent]:
+        """One try, in its turn at the service's rate limiter (which hears how it went)."""
+        limiter = self._limiter
+        if limiter is None:
+            yield from self._exchange()
+            return
+        permit = limiter.acquire(self._tokens, abort=self._aborted)
+        if permit is None:  # stopped while waiting for its turn
+            self._interrupted()
+            return
+        try:
+            yield from self._exchange()
+        except APIError as error:
+            if _rate_limited(error):
+                retry_after = getattr(error, "retry_after", None)
+                limiter.rate_limited_by_service(retry_after, sent_at=permit.granted_at)
+            raise
+        finally:
+            permit.release()
+        result = self._reader.result
+        if result.finish_reason is not None:
+            limiter.succeeded()
+            permit.used(result.usage.total_tokens)
+
+    def _exchange(self) -> Iterator[StreamEvent]:
         try:
             response = self._open(self._trace)
         except APIError:
@@ -204,6 +239,8 @@ class ChatStream:
         with self._lock:
             self._response = response
             self._reading_thread = threading.get_ident()
+        if self._limiter is not None:
+            self._limiter.publish(response.headers)
         if self._aborted.is_set():
             self._release(response)
             self._interrupted()
@@ -308,3 +345,12 @@ class ChatStream:
         timings["total"] = end - self.started_at
         if self.first_token_at is not None:
             timings["ttft"] = self.first_token_at - self.started_at
+
+
+def _rate_limited(error: APIError) -> bool:
+    """A 429 that waiting fixes (not an exhausted quota), or the same inside a stream."""
+    if isinstance(error, QuotaExceededError):
+        return False
+    if isinstance(error, APIStatusError):
+        return error.status_code == 429
+    return isinstance(error, InStreamError) and error.code in RATE_LIMIT_CODES
