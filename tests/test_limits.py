@@ -98,6 +98,13 @@ def test_a_limit_the_service_publishes_is_taken_as_known() -> None:
     assert limiter.rpm == 120 and limiter.learned_rpm is None
     limiter.publish({"x-ratelimit-limit-requests": "junk"})
     assert limiter.rpm == 120
+    defaults = RateLimiter(Limits(requests_per_minute=50, concurrency=4))  # a preset's guess
+    defaults.published(600, None)
+    assert defaults.rpm == 600  # what the service says beats the guess...
+    told = RateLimiter()
+    told.configure(Limits(requests_per_minute=30))
+    told.published(600, 1000)
+    assert told.rpm == 30 and told.limits.tokens_per_minute == 1000  # ... not what you said
 
 
 def test_waiting_for_a_turn_ends_when_aborted() -> None:

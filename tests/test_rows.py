@@ -231,6 +231,18 @@ def test_a_service_limit_is_learnt_and_a_given_one_is_kept(server: LocalGLMServe
     assert server.rejected == before
 
 
+def test_limits_the_model_description_publishes_are_kept_from_the_start(
+    server: LocalGLMServer, client: GLMClient
+) -> None:
+    server.responder = echo
+    server.rate_limit = RateLimit(requests_per_minute=1800, published=True)
+    frame = pd.DataFrame({"review": [f"published {n}" for n in range(40)]})
+    out = map_rows(frame, "Review: {review}", client=client, concurrency=16, progress=False)
+    assert out["glm_error"].isna().all()
+    assert client.limiter.rpm == 1800 and client.limiter.learned_rpm is None
+    assert server.rejected == 0
+
+
 def test_packed_rows_share_a_request_and_a_bad_pack_falls_back(
     server: LocalGLMServer, client: GLMClient
 ) -> None:

@@ -35,6 +35,7 @@ from glm_magics.batch.schema import RowSchema
 from glm_magics.batch.store import RowStore, StoredRow, open_store, row_key
 from glm_magics.batch.template import RowTemplate
 from glm_magics.core.client import GLMClient
+from glm_magics.core.clients import model_schema
 from glm_magics.core.session import Session, default_session
 from glm_magics.core.settings import Settings
 from glm_magics.errors import ParameterError
@@ -99,6 +100,8 @@ def map_rows(
         raise ParameterError(f"client must be a GLMClient or a Session, got {client!r}")
     settings = session.settings if session is not None else Settings()
     request = _request(glm, settings, row_schema, system, model, api, rows_per_request, params)
+    published = session.model_schema(request.model) if session else model_schema(glm, request.model)
+    published.check(request.params)  # the model's published ranges, before anything is sent
     limiter = glm.limiter
     _configure(limiter, concurrency, rpm, tpm)
     workers = concurrency or limiter.limits.concurrency or 8

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from glm_magics.core.settings import Settings
 from glm_magics.wire.keys import Secret, key_from_env, scrub_keys
+from glm_magics.wire.model_schema import ModelSchema, SchemaCache
 
 if TYPE_CHECKING:
     from glm_magics.core.client import GLMClient
-    from glm_magics.wire.model_schema import ModelSchema, SchemaCache
 
-__all__ = ["QUICK_TIMEOUT", "Clients"]
+__all__ = ["QUICK_TIMEOUT", "Clients", "model_schema"]
 
 QUICK_TIMEOUT = 3.0
 """Seconds for ``GET /models`` and ``/models/{id}``: a slow answer there is no answer."""
@@ -91,13 +91,11 @@ class Clients:
 
     def schema(self, model: str) -> ModelSchema:
         """``model``'s published parameter ranges (asked once per service), else the built-in."""
-        from glm_magics.wire.model_schema import SchemaCache
-
         with self._lock:
             if self._schemas is None:
                 self._schemas = SchemaCache()
             schemas = self._schemas
-        return schemas.get(_Quick(self.current()), model)
+        return model_schema(self.current(), model, schemas)
 
     def close(self) -> None:
         """Close every client made here (not the one given) and forget the model ranges
@@ -108,6 +106,20 @@ class Clients:
             self._retired.clear()
         for client in made:
             client.close()
+
+
+def model_schema(client: GLMClient, model: str, cache: SchemaCache | None = None) -> ModelSchema:
+    """What the service publishes about ``model`` (asked once, quickly): its parameter
+    ranges, and its rate limits, which ``client``'s limiter takes on the way."""
+    schema = (cache if cache is not None else _SHARED_SCHEMAS).get(_Quick(client), model)
+    if schema.limits is not None:
+        limits = schema.limits
+        client.limiter.published(limits.requests_per_minute, limits.tokens_per_minute)
+    return schema
+
+
+_SHARED_SCHEMAS = SchemaCache()
+"""What services published, for the clients no session holds (``map_rows(client=...)``)."""
 
 
 class _Quick:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from glm_magics.core.reporting import Reporter
     from glm_magics.results import ChatResult
     from glm_magics.tools import ToolRegistry
+    from glm_magics.wire.model_schema import ModelSchema
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
 
@@ -121,6 +122,11 @@ class Session:
         """The model ids the service lists (asked with a short timeout)."""
         return self._clients.models()
 
+    def model_schema(self, model: str | None = None) -> ModelSchema:
+        """What the service publishes about ``model`` (its ranges and rate limits), asked
+        once; the built-in GLM ranges when it publishes nothing."""
+        return self._clients.schema(model or self.model)
+
     # -- context -----------------------------------------------------------------
 
     def frame_context(
@@ -195,7 +201,7 @@ class Session:
         request_params.update({k: v for k, v in params.items() if v is not None})
         client = self.client
         model_id = model or self.model
-        self._clients.schema(model_id).check(request_params)
+        self.model_schema(model_id).check(request_params)
         if not isinstance(prompt, Prompt):
             prompt = self.compose(prompt, frames=frames, rows=rows)
         reserve = int(request_params.get("max_tokens") or RANGES["max_tokens"].default)

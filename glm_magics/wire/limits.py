@@ -101,7 +101,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits = limits or Limits()
-        """The known (configured or published) limits."""
+        """The limits in force: given (a preset's defaults), published, or configured."""
+        self._configured: set[str] = set()
         self.learned_rpm: float | None = _START_RPM
         """The requests-per-minute pace found so far, when no limit is known."""
         self._slow_start = True
@@ -134,9 +135,15 @@ class RateLimiter:
         return self.limits.requests_per_minute or self.learned_rpm
 
     def configure(self, limits: Limits) -> None:
-        """Set the limits (a known ``requests_per_minute`` replaces a learned one)."""
+        """Set the limits the user knows (a service's published ones no longer replace
+        them; a known ``requests_per_minute`` replaces a learned one)."""
         with self._changed:
             self.limits = limits
+            self._configured = {
+                name
+                for name in ("requests_per_minute", "tokens_per_minute", "concurrency")
+                if getattr(limits, name) is not None
+            }
             if limits.requests_per_minute:
                 self.learned_rpm = None
             elif self.learned_rpm is None:  # no longer known: find it again
@@ -144,18 +151,26 @@ class RateLimiter:
             self._changed.notify_all()
 
     def publish(self, headers: Mapping[str, str]) -> None:
-        """Take the limits a service states in its answer's headers, where none were set."""
-        rpm = _number(headers.get("x-ratelimit-limit-requests"))
-        tpm = _number(headers.get("x-ratelimit-limit-tokens"))
+        """Take the limits a service states in its answer's headers (``x-ratelimit-*``)."""
+        self.published(
+            _number(headers.get("x-ratelimit-limit-requests")),
+            _number(headers.get("x-ratelimit-limit-tokens")),
+        )
+
+    def published(self, rpm: float | None, tpm: float | None) -> None:
+        """Limits the service states (headers, its model description): they replace the
+        defaults, not what the user configured."""
         if rpm is None and tpm is None:
             return
         with self._changed:
-            known = self.limits
-            self.limits = replace(
-                known,
-                requests_per_minute=known.requests_per_minute or rpm,
-                tokens_per_minute=known.tokens_per_minute or tpm,
-            )
+            changes: dict[str, float] = {}
+            if rpm is not None and "requests_per_minute" not in self._configured:
+                changes["requests_per_minute"] = rpm
+            if tpm is not None and "tokens_per_minute" not in self._configured:
+                changes["tokens_per_minute"] = tpm
+            if not changes:
+                return
+            self.limits = replace(self.limits, **changes)  # type: ignore[arg-type]
             if self.limits.requests_per_minute:
                 self.learned_rpm = None
             self._changed.notify_all()

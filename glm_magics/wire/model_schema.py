@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from glm_magics.errors import ConfigurationError, GLMError, ParameterError
+from glm_magics.wire.limits import Limits
 from glm_magics.wire.params import CONTEXT_WINDOW, RANGES, Range
 
 __all__ = ["NEGATIVE_TTL", "ModelInfoSource", "ModelSchema", "SchemaCache"]
@@ -54,6 +55,8 @@ class ModelSchema:
     ranges: dict[str, Range]
     context_window: int | None
     source: Literal["service", "built-in"]
+    limits: Limits | None = None
+    """The rate limits the service publishes for the model (``rate_limits``), if any."""
 
     @classmethod
     def builtin(cls, model: str) -> ModelSchema:
@@ -74,9 +77,11 @@ class ModelSchema:
         context = _context_window(payload, published)
         if context is not None:
             found = True
+        limits = _rate_limits(payload)
         if not found:
-            return cls.builtin(model)
-        return cls(model, ranges, context if context is not None else CONTEXT_WINDOW, "service")
+            return cls(model, dict(RANGES), CONTEXT_WINDOW, "built-in", limits)
+        window = context if context is not None else CONTEXT_WINDOW
+        return cls(model, ranges, window, "service", limits)
 
     def check(self, params: Mapping[str, Any]) -> None:
         """Raise ParameterError for the first value outside its range (``None`` skipped)."""
@@ -171,6 +176,16 @@ def _context_window(payload: object, published: Mapping[str, object]) -> int | N
         if number is not None and number >= 1 and number.is_integer():
             return int(number)
     return None
+
+
+def _rate_limits(payload: object) -> Limits | None:
+    """``{"rate_limits": {"requests_per_minute": N, "tokens_per_minute": M}}``, if given."""
+    stated = payload.get("rate_limits") if isinstance(payload, Mapping) else None
+    if not isinstance(stated, Mapping):
+        return None
+    rpm, tpm = (_number(stated.get(key)) for key in ("requests_per_minute", "tokens_per_minute"))
+    rpm, tpm = (value if value is not None and value > 0 else None for value in (rpm, tpm))
+    return Limits(requests_per_minute=rpm, tokens_per_minute=tpm) if rpm or tpm else None
 
 
 class ModelInfoSource(Protocol):
