@@ -143,6 +143,18 @@ def test_a_failing_row_never_sinks_the_batch(server: LocalGLMServer, client: GLM
     assert "1 x BadRequestError" in out.attrs["glm_magics"]["summary"]
 
 
+def test_an_error_every_row_would_meet_stops_the_batch(
+    server: LocalGLMServer, client: GLMClient
+) -> None:
+    server.responder = lambda body: Reply.error(429, "1113", "Your balance is exhausted")
+    frame = pd.DataFrame({"review": [f"quota {n}" for n in range(30)]})
+    out = map_rows(frame, "Review: {review}", client=client, concurrency=2, progress=False)
+    assert len(posts(server)) <= 4  # not one request per row
+    assert out["glm_error"].str.startswith("QuotaExceededError").sum() >= 1
+    summary = out.attrs["glm_magics"]["summary"]
+    assert "not run: stopped (QuotaExceededError: Your balance is exhausted" in summary
+
+
 def test_a_store_keeps_finished_rows_and_a_rerun_sends_only_what_is_missing(
     server: LocalGLMServer, client: GLMClient, tmp_path: Path
 ) -> None:

@@ -3,7 +3,9 @@
 The pace is the service's rate limiter's (every request waits its turn there, see
 :mod:`~glm_magics.wire.limits`); the pool only decides how many rows are in hand.
 A row whose answer does not fit the schema is asked once more, with the reason; a
-row that fails anyway gets a one-line reason and the others go on. 429s are waited
+row that fails anyway gets a one-line reason and the others go on, unless the error
+is one every row would meet (a wrong key, an exhausted quota, an unknown model):
+then the batch stops and says why. 429s are waited
 out inside each request (the one retry loop, given a longer patience here than a
 cell has). :meth:`BatchRun.stop` (or Ctrl-C in the thread that runs it) closes every
 request in flight at once and keeps every finished row.
@@ -24,7 +26,14 @@ from typing import Any
 from glm_magics.batch.schema import RowSchema, SchemaMismatch
 from glm_magics.batch.store import RowStore, StoredRow
 from glm_magics.core.client import GLMClient
-from glm_magics.errors import APIError, GLMError
+from glm_magics.errors import (
+    APIError,
+    AuthenticationError,
+    GLMError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+)
 from glm_magics.events import RetryScheduled
 from glm_magics.results import ChatResult, parse_json_answer
 from glm_magics.wire.retry import RetryPolicy
@@ -71,6 +80,10 @@ class BatchRequest:
     policy: RetryPolicy = field(default_factory=lambda: BATCH_RETRIES)
 
 
+#: Errors every other row would meet too: the batch stops rather than ask each row.
+_FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError, QuotaExceededError)
+
+
 class _Stopped(Exception):
     """The batch was stopped while this row's request was in flight."""
 
@@ -97,6 +110,8 @@ class BatchRun:
         self.reasked = 0
         """Rows asked once more because the answer did not fit the schema."""
         self.stopped = False
+        self.stopped_because: str | None = None
+        """Why the batch stopped by itself (an error every row would meet), if it did."""
         self._keys = {task.position: task.key for task in self.tasks}
         self._stop = threading.Event()
         self._active: set[ChatStream] = set()
@@ -123,8 +138,10 @@ class BatchRun:
             pool.shutdown(wait=True, cancel_futures=True)
         return outcomes
 
-    def stop(self) -> None:
+    def stop(self, because: str | None = None) -> None:
         """End the batch now, from any thread: requests in flight are closed."""
+        if because is not None and self.stopped_because is None:
+            self.stopped_because = because
         self.stopped = True
         self._stop.set()
         with self._lock:
@@ -169,7 +186,10 @@ class BatchRun:
                     continue
                 return RowOutcome(task.position, values, None, attempts, tokens)
         except GLMError as exc:
-            return RowOutcome(task.position, None, self._reason(exc), attempts, tokens)
+            reason = self._reason(exc)
+            if isinstance(exc, _FATAL):  # every row would meet it: stop asking
+                self.stop(because=reason)
+            return RowOutcome(task.position, None, reason, attempts, tokens)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _answer_pack(self, pack: list[RowTask]) -> tuple[list[RowOutcome], list[RowTask]]:

@@ -17,6 +17,7 @@ Ctrl-C (or a panel's Stop) ends it promptly and returns what is done.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from glm_magics.wire.web_search import SEARCH_COST_USD
 __all__ = ["map_rows"]
 
 _STOPPED = "stopped before this row was answered"
+_log = logging.getLogger("glm_magics")
 
 
 def map_rows(
@@ -139,6 +141,7 @@ def map_rows(
     if view is not None:
         view.update(counts, final=True)
         view.finish(summary)
+    _log.info("map_rows: %s", summary)
     result = _result_frame(frame, library, row_schema, tasks, stored, outcomes)
     if library == "pandas":
         result.attrs["glm_magics"] = {"summary": summary, "stopped": run.stopped}
@@ -250,7 +253,8 @@ def _summary(counts: Counts, outcomes: Any, run: BatchRun, asked: int) -> str:
         parts.append(f"{counts.failed:,} failed ({grouped}{f'; +{more} more' if more > 0 else ''})")
     not_run = asked - counts.done
     if not_run:
-        parts.append(f"{not_run:,} not run: stopped, rerun to resume")
+        why = f" ({run.stopped_because})" if run.stopped_because else ""
+        parts.append(f"{not_run:,} not run: stopped{why}, rerun to resume")
     parts.append(f"{counts.tokens:,} tokens")
     if run.retries or run.reasked:
         parts.append(f"{run.retries} retried, {run.reasked} re-asked")
