@@ -27,7 +27,7 @@ from glm_magics.batch.schema import RowSchema, SchemaMismatch
 from glm_magics.batch.store import RowStore, StoredRow
 from glm_magics.core.client import GLMClient
 from glm_magics.errors import (
-    APIError,
+    APIStatusError,
     AuthenticationError,
     GLMError,
     NotFoundError,
@@ -278,8 +278,12 @@ class BatchRun:
         self.on_done(outcome)
 
     def _reason(self, error: GLMError) -> str:
-        text = str(error).strip().splitlines()
-        first = text[0] if text else type(error).__name__
-        if isinstance(error, APIError):
-            first = self.request.client.scrub(first)
-        return f"{type(error).__name__}: {first}"
+        """One line for ``glm_error``: the error's kind and what the service said."""
+        if isinstance(error, APIStatusError):
+            label = f"HTTP {error.status_code}" + (f", code {error.code}" if error.code else "")
+            said = error.service_message.strip() or "no details given"
+            text = f"{said} ({label})"
+        else:
+            lines = str(error).strip().splitlines()
+            text = lines[0] if lines else ""
+        return f"{type(error).__name__}: {self.request.client.scrub(text)}"

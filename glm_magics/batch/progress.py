@@ -125,7 +125,9 @@ class WidgetProgress(_Throttled):
         import ipywidgets as widgets
         from IPython.display import display
 
-        self.bar = widgets.IntProgress(min=0, max=max(total, 1), bar_style="info")
+        self.bar = widgets.IntProgress(
+            min=0, max=max(total, 1), bar_style="info", layout=widgets.Layout(width="100%")
+        )
         self.label = widgets.HTML()
         self.widget = widgets.VBox([self.bar, self.label])
         self.widget.add_class("glm-rows-progress")
