@@ -183,10 +183,17 @@ __all__ = [
 ]
 
 
+# Names earlier versions exported, with what to use instead.
+_REMOVED = {
+    "settings": "glm_magics.settings was removed: settings belong to a Session now; use "
+    "Session(settings=Settings(...)) or session.settings (in a notebook: %glm config)",
+}
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'glm_magics' has no attribute {name!r}")
+        raise AttributeError(_REMOVED.get(name, f"module 'glm_magics' has no attribute {name!r}"))
     value = getattr(importlib.import_module(f"glm_magics.{module}"), name)
     globals()[name] = value
     return value

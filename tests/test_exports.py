@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import glm_magics
 
 
@@ -15,6 +17,13 @@ def test_every_exported_name_resolves_and_nothing_else_is_public() -> None:
     assert set(dir(glm_magics)) == set(glm_magics.__all__)
     for name in ("GLMClient", "ChatResult", "ToolCall", "Usage", "GLMMagics", "GLMError"):
         assert name in glm_magics.__all__
+
+
+def test_a_removed_name_says_what_to_use_instead() -> None:
+    with pytest.raises(AttributeError, match=r"Session\(settings=Settings\(\.\.\.\)\)"):
+        glm_magics.settings  # noqa: B018 - the attribute access is the test
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        glm_magics.nonsense  # noqa: B018
 
 
 def test_import_does_not_load_the_http_stack_or_the_renderer() -> None:
