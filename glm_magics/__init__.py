@@ -34,6 +34,7 @@ from glm_magics.version import __version__
 if TYPE_CHECKING:
     from glm_magics.batch.estimate import Estimate
     from glm_magics.batch.rows import map_rows
+    from glm_magics.cassette import Cassette
     from glm_magics.core.client import GLMClient
     from glm_magics.core.reporting import Reporter
     from glm_magics.core.session import Session
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        CassetteError,
+        CassetteMissError,
+        CassetteSecretError,
         ConfigurationError,
         ContentFilteredError,
         GLMError,
@@ -71,7 +75,7 @@ if TYPE_CHECKING:
     )
     from glm_magics.notebook.magics import GLMMagics
     from glm_magics.notebook.panel import ControlPanel
-    from glm_magics.results import ChatResult, ToolCall, Usage, WebSource
+    from glm_magics.results import ChatResult, Provenance, ToolCall, Usage, WebSource
     from glm_magics.tools import ToolRegistry, tool
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
@@ -79,12 +83,14 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "map_rows": "batch.rows",
     "Estimate": "batch.estimate",
+    "Cassette": "cassette",
     "GLMClient": "core.client",
     "Session": "core.session",
     "Settings": "core.settings",
     "Reporter": "core.reporting",
     "ChatStream": "wire.stream",
     "ChatResult": "results",
+    "Provenance": "results",
     "ToolCall": "results",
     "Usage": "results",
     "WebSource": "results",
@@ -113,6 +119,9 @@ _EXPORTS: dict[str, str] = {
             "APITimeoutError",
             "AuthenticationError",
             "BadRequestError",
+            "CassetteError",
+            "CassetteMissError",
+            "CassetteSecretError",
             "ConfigurationError",
             "ContentFilteredError",
             "GLMError",
@@ -139,6 +148,10 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Cassette",
+    "CassetteError",
+    "CassetteMissError",
+    "CassetteSecretError",
     "ChatResult",
     "ChatStream",
     "ConfigurationError",
@@ -155,6 +168,7 @@ __all__ = [
     "NotFoundError",
     "ParameterError",
     "PermissionDeniedError",
+    "Provenance",
     "QuotaExceededError",
     "RateLimitError",
     "ReasoningDelta",

@@ -7,6 +7,9 @@
     ├── ParameterError (ValueError) a parameter outside the documented range
     ├── JSONAnswerError (ValueError) JSON mode, but the answer is not valid JSON
     ├── ToolLoopError               tool calls went on past the round limit
+    ├── CassetteError               a cassette could not replay or record
+    │   ├── CassetteMissError       replaying, and this request was never recorded
+    │   └── CassetteSecretError     an entry held a key or token: not written
     └── APIError                    anything that went wrong talking to the service
         ├── APIStatusError          an HTTP error status; carries status_code, code, message
         │   ├── BadRequestError           400 (and 422)
@@ -42,6 +45,9 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CassetteError",
+    "CassetteMissError",
+    "CassetteSecretError",
     "ConfigurationError",
     "ContentFilteredError",
     "GLMError",
@@ -107,6 +113,18 @@ class ToolLoopError(GLMError):
     def __init__(self, message: str, *, partial: PartialAnswer | None = None) -> None:
         super().__init__(message)
         self.partial = partial
+
+
+class CassetteError(GLMError):
+    """A cassette (a recorded lesson) could not replay or record an answer."""
+
+
+class CassetteMissError(CassetteError):
+    """Replaying, and this request is not in the cassette; nothing was sent."""
+
+
+class CassetteSecretError(CassetteError):
+    """An answer to record held the API key or a token: the entry was not written."""
 
 
 class APIError(GLMError):

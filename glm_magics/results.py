@@ -1,5 +1,5 @@
 """Values a chat request produces: :class:`ChatResult`, :class:`ToolCall`, :class:`Usage`,
-:class:`WebSource`.
+:class:`WebSource`, :class:`Provenance`.
 
 Plain data with no behaviour beyond reading the service's JSON; how a result looks in
 a notebook is the display layer's business (the extension registers it).
@@ -17,6 +17,7 @@ from glm_magics.errors import JSONAnswerError
 
 __all__ = [
     "ChatResult",
+    "Provenance",
     "ToolCall",
     "Usage",
     "WebSource",
@@ -121,6 +122,44 @@ def parse_sources(value: object) -> list[WebSource]:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where an answer came from: asked live, recorded into a cassette, or replayed from one.
+
+    ``date`` is the day the service gave the answer (for a replayed one, the day it was
+    recorded), ``endpoint`` the path asked (``/chat/completions``...), ``parameters``
+    what was sent besides the messages (tools by name), ``cassette`` the file's name.
+    """
+
+    source: str = "live"
+    """``"live"``, ``"recorded"`` or ``"replayed"``."""
+    date: str = ""
+    endpoint: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    cassette: str | None = None
+
+    def describe(self, model: str) -> str | None:
+        """The words a status line adds, e.g. ``replayed · recorded 2026-11-30 with
+        glm-4.7-flash``; ``None`` for a live answer."""
+        if self.source == "replayed":
+            return f"replayed · recorded {self.date or 'on an unknown date'} with {model or '?'}"
+        if self.source == "recorded":
+            return f"recorded to {self.cassette}"
+        return None
+
+    def metadata(self, model: str) -> dict[str, Any]:
+        """What a notebook output keeps under ``glm``: model as returned, endpoint,
+        parameters, date, source and cassette."""
+        return {
+            "model": model,
+            "endpoint": self.endpoint,
+            "parameters": dict(self.parameters),
+            "date": self.date,
+            "source": self.source,
+            "cassette": self.cassette,
+        }
+
+
+@dataclass(frozen=True)
 class ToolCall:
     """A function call the model asked for; ``arguments`` is the raw JSON text."""
 
@@ -173,6 +212,8 @@ class ChatResult:
     sources: list[WebSource] = field(default_factory=list)
     """Pages the built-in web search used (with ``search_result`` on)."""
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    provenance: Provenance = field(default_factory=Provenance, repr=False)
+    """Live, recorded or replayed, and from which request (see :class:`Provenance`)."""
 
     @property
     def json(self) -> Any:

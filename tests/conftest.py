@@ -24,6 +24,7 @@ class Published:
     data: dict[str, Any]
     display_id: str | None
     update: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class RecordingPublisher(DisplayPublisher):
@@ -44,7 +45,7 @@ class RecordingPublisher(DisplayPublisher):
         **kwargs: Any,
     ) -> None:
         display_id = (transient or {}).get("display_id")
-        self.messages.append(Published(dict(data), display_id, update))
+        self.messages.append(Published(dict(data), display_id, update, dict(metadata or {})))
 
     def clear_output(self, wait: bool = False) -> None:
         self.messages.append(Published({}, None, False))
@@ -96,6 +97,14 @@ def local_server() -> Iterator[LocalGLMServer]:
         yield server
 
 
+@pytest.fixture
+def server(local_server: LocalGLMServer) -> LocalGLMServer:
+    """The shared local server with nothing queued and its pacing knobs reset."""
+    local_server.clear()
+    local_server.ttft, local_server.tokens_per_second, local_server.chunk_size = 0.0, None, 1
+    return local_server
+
+
 @pytest.fixture(scope="session")
 def shell() -> Any:
     ip = InteractiveShell.instance()
@@ -127,6 +136,7 @@ def session(shell: Any, local_server: LocalGLMServer) -> Iterator[Session]:
                 setattr(settings, info.name, info.default)
         settings.preset = None
         core.api_key = None
+        core.cassette = None
 
 
 @pytest.fixture(autouse=True)

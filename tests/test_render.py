@@ -66,7 +66,9 @@ class RecordingSink:
     clock: FakeClock = field(default_factory=FakeClock)
     messages: list[Message] = field(default_factory=list)
 
-    def display(self, data: dict[str, str], display_id: str) -> None:
+    def display(
+        self, data: dict[str, str], display_id: str, metadata: dict[str, Any] | None = None
+    ) -> None:
         assert all(m.display_id != display_id for m in self.messages), "display id reused"
         self.messages.append(Message("display", display_id, dict(data), self.clock.now))
 

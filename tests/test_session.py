@@ -37,13 +37,6 @@ class Recorder:
 
 
 @pytest.fixture
-def server(local_server: LocalGLMServer) -> LocalGLMServer:
-    local_server.clear()
-    local_server.ttft, local_server.tokens_per_second, local_server.chunk_size = 0.0, None, 1
-    return local_server
-
-
-@pytest.fixture
 def session(server: LocalGLMServer) -> Iterator[Session]:
     with (
         GLMClient(base_url=server.base_url, max_retries=0) as client,

@@ -13,7 +13,9 @@
             ...
 
 Requests are synchronous (httpx). Pass ``transport=`` or ``http_client=`` to put
-something else under the client (tests use the bundled local server instead). The
+something else under the client (tests use the bundled local server instead), and
+``cassette=`` to record its answers into a file and replay them offline
+(:mod:`glm_magics.cassette`). The
 HTTP, the protocols and the retries are the wire layer's (:mod:`glm_magics.wire`);
 this class puts them together and runs Python functions as tools through the one
 tool loop (:mod:`glm_magics.core.exchange`).
@@ -21,33 +23,35 @@ tool loop (:mod:`glm_magics.core.exchange`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from glm_magics.core.exchange import Request, StreamOpener, run_exchange
-from glm_magics.core.reporting import QUIET, Event
+from glm_magics.cassette import Cassette, as_cassette, effective_cassette
+from glm_magics.core.exchange import Request, StreamOpener, run_exchange, split_tools
+from glm_magics.core.reporting import QUIET, RetryCallback
 from glm_magics.errors import APIError, ConfigurationError
 from glm_magics.events import RetryScheduled
-from glm_magics.results import ChatResult
+from glm_magics.results import ChatResult, Provenance
 from glm_magics.tokens import message_tokens
-from glm_magics.tools import ToolRegistry
 from glm_magics.wire.http import DEFAULT_TIMEOUT, Connection
 from glm_magics.wire.keys import Secret
 from glm_magics.wire.limits import RateLimiter
 from glm_magics.wire.message_parts import check_messages
 from glm_magics.wire.params import build_params
 from glm_magics.wire.presets import Preset, adapt_params
-from glm_magics.wire.protocols import wire_protocol
+from glm_magics.wire.protocols import sent_parameters, wire_protocol
 from glm_magics.wire.retry import RetryPolicy
 from glm_magics.wire.stream import ChatStream
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["DEFAULT_TIMEOUT", "GLMClient", "Prepared", "split_tools"]
+__all__ = ["DEFAULT_TIMEOUT", "GLMClient", "Prepared"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class GLMClient:
     then the defaults. A key is required except for servers on this machine
     (``localhost``). ``preset="vllm"`` (see :mod:`glm_magics.wire.presets`) supplies
     that server's base URL and model unless given, and how it takes thinking on/off.
+
+    ``cassette`` (a :class:`~glm_magics.cassette.Cassette` or a file's path) records
+    answers and replays them; ``None`` uses ``$GLM_CASSETTE`` if set, ``False`` none.
     """
 
     __module__ = "glm_magics"
@@ -90,7 +97,9 @@ class GLMClient:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 3,
         retry_policy: RetryPolicy | None = None,
+        cassette: Cassette | str | os.PathLike[str] | bool | None = None,
     ) -> None:
+        self.cassette = cassette
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         self._connection = Connection(
@@ -115,6 +124,21 @@ class GLMClient:
     def base_url(self) -> str:
         """The effective base URL, e.g. ``https://api.empiriolabs.ai/v1``."""
         return self._connection.base_url
+
+    @property
+    def cassette(self) -> Cassette | bool | None:
+        """The cassette given (``None``: ``$GLM_CASSETTE``'s, ``False``: none); settable
+        with a :class:`~glm_magics.cassette.Cassette` or a path."""
+        return self._cassette
+
+    @cassette.setter
+    def cassette(self, value: Cassette | str | os.PathLike[str] | bool | None) -> None:
+        self._cassette: Cassette | bool | None = as_cassette(value)
+
+    def active_cassette(self) -> Cassette | None:
+        """The cassette the next request goes through, if any (``$GLM_CASSETTE=off``
+        turns every one off)."""
+        return effective_cassette(self._cassette)
 
     @property
     def model(self) -> str:
@@ -182,7 +206,9 @@ class GLMClient:
             fields, _ = adapt_params(preset, fields)
         checked = check_messages(messages)
         body = protocol.body(checked, model_id, fields, stream=stream)
-        self._connection.headers(stream=stream)
+        cassette = self.active_cassette()
+        if cassette is None or cassette.mode == "record":
+            self._connection.headers(stream=stream)  # no key for a remote service: say so now
         tokens = sum(message_tokens(message) for message in checked)
         return Prepared(protocol.path, body, model_id, stream, tokens)
 
@@ -216,20 +242,46 @@ class GLMClient:
         out more 429s than a cell does).
         """
         connection, path, body = self._connection, prepared.path, prepared.body
+        cassette = self.active_cassette()
+        plan = None
+        if cassette is not None:
+            key = connection.key()
+            plan = cassette.plan(
+                path,
+                body,
+                can_send=connection.can_send,
+                secrets=[key.reveal()] if key is not None else [],
+            )
+        opened: list[ChatStream] = []
+
+        def send_live(trace: Callable[[str, dict[str, Any]], None]) -> httpx.Response:
+            headers = connection.headers(stream=prepared.stream)
+            return connection.send(path, body, headers, trace=trace)
 
         def send(trace: Callable[[str, dict[str, Any]], None]) -> httpx.Response:
-            headers = connection.headers(stream=prepared.stream)
-            return connection.post(path, body, headers, trace=trace)
+            if plan is None:
+                return connection.checked(send_live(trace))
+            response = plan.respond(
+                connection.base_url + path,
+                lambda: send_live(trace),
+                stopped=lambda: bool(opened) and opened[0].aborted,
+            )
+            return connection.checked(response)
 
-        return ChatStream(
+        chat_stream = ChatStream(
             send,
             reader=wire_protocol(api).reader(prepared.model),
             policy=policy or self.retry_policy,
             base_url=connection.base_url,
             streamed=prepared.stream,
-            limiter=connection.limiter(),
+            limiter=None if plan is not None and plan.replays else connection.limiter(),
             tokens=prepared.prompt_tokens,
+            provenance=Provenance(
+                "live", datetime.now(UTC).date().isoformat(), path, sent_parameters(body)
+            ),
         )
+        opened.append(chat_stream)
+        return chat_stream
 
     @property
     def limiter(self) -> RateLimiter:
@@ -281,7 +333,7 @@ class GLMClient:
             self.opener(model_id, api, stream=stream),
             check_messages(messages),
             request,
-            _RetryCallback(on_retry) if on_retry is not None else QUIET,
+            RetryCallback(on_retry) if on_retry is not None else QUIET,
             model=model_id,
         )
         if exchange.by_keyboard:
@@ -306,7 +358,7 @@ class GLMClient:
 
     def models(self, *, timeout: float | None = None) -> list[str]:
         """The model ids the service lists at ``GET /models`` (``timeout`` in seconds)."""
-        payload = self._connection.get_json("/models", timeout=timeout)
+        payload = self._get_json("/models", timeout=timeout)
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
             raise APIError(f"GET /models returned an unexpected body: {str(payload)[:200]}")
@@ -316,36 +368,27 @@ class GLMClient:
         self, model: str | None = None, *, timeout: float | None = None
     ) -> dict[str, Any]:
         """The service's description of one model (``GET /models/{id}``)."""
-        payload = self._connection.get_json(f"/models/{model or self.model}", timeout=timeout)
+        payload = self._get_json(f"/models/{model or self.model}", timeout=timeout)
         if not isinstance(payload, dict):
             raise APIError(f"GET /models/{model} returned an unexpected body")
         return payload
 
-
-def split_tools(tools: Any) -> tuple[ToolRegistry | None, list[Any]]:
-    """Python functions (into a registry) and tool dicts (sent as they are) from ``tools``."""
-    if tools is None:
-        return None, []
-    if isinstance(tools, ToolRegistry):
-        return tools, []
-    if not isinstance(tools, list | tuple):
-        tools = [tools]
-    registry = ToolRegistry()
-    extra: list[Any] = []
-    for entry in tools:
-        if callable(entry):
-            registry.add(entry)
-        else:
-            extra.append(entry)  # a tool dict, checked with the other parameters
-    return (registry if len(registry) else None), extra
-
-
-class _RetryCallback:
-    """A reporter that passes retry notices to a plain callback."""
-
-    def __init__(self, on_retry: Callable[[RetryScheduled], None]) -> None:
-        self._on_retry = on_retry
-
-    def report(self, event: Event) -> None:
-        if isinstance(event, RetryScheduled):
-            self._on_retry(event)
+    def _get_json(self, path: str, *, timeout: float | None) -> Any:
+        """``GET path``'s JSON, through the cassette when there is one."""
+        connection = self._connection
+        cassette = self.active_cassette()
+        if cassette is None:
+            return connection.get_json(path, timeout=timeout)
+        key = connection.key()
+        plan = cassette.plan(
+            path,
+            {},
+            can_send=connection.can_send,
+            secrets=[key.reveal()] if key is not None else [],
+        )
+        response = plan.respond(
+            connection.base_url + path,
+            lambda: connection.get(path, timeout=timeout),
+            stopped=lambda: False,
+        )
+        return connection.json_of(response, path)

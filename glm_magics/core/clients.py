@@ -19,6 +19,7 @@ from glm_magics.wire.keys import Secret, key_from_env, scrub_keys
 from glm_magics.wire.model_schema import ModelSchema, SchemaCache
 
 if TYPE_CHECKING:
+    from glm_magics.cassette import Cassette
     from glm_magics.core.client import GLMClient
 
 __all__ = ["QUICK_TIMEOUT", "Clients", "model_schema"]
@@ -30,9 +31,16 @@ QUICK_TIMEOUT = 3.0
 class Clients:
     """The current client for ``settings`` (or ``given``); thread-safe."""
 
-    def __init__(self, settings: Settings, given: GLMClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        given: GLMClient | None = None,
+        cassette: Cassette | bool | None = None,
+    ) -> None:
         self._settings = settings
         self._given = given
+        self.cassette = cassette
+        """The session's cassette (``None``: the client's own, else ``$GLM_CASSETTE``)."""
         self.api_key: Secret | None = None
         """A key given to the session (``%glm key``); ``None``: the environment's."""
         self._made: GLMClient | None = None
@@ -44,6 +52,8 @@ class Clients:
     def current(self) -> GLMClient:
         """The client the next request goes through (made or made again if needed)."""
         if self._given is not None:
+            if self.cassette is not None:
+                self._given.cassette = self.cassette
             return self._given
         settings = self._settings
         wanted = (
@@ -70,6 +80,7 @@ class Clients:
                     max_retries=settings.max_retries,
                 )
                 self._made_for = wanted
+            self._made.cassette = self.cassette
             return self._made
 
     def key_source(self) -> str | None:

@@ -27,7 +27,7 @@ from glm_magics.tools import ToolRegistry, run_tool_calls, tool_message
 from glm_magics.wire.stream import ChatStream
 from glm_magics.wire.web_search import SearchOptions
 
-__all__ = ["Exchange", "Request", "StreamOpener", "run_exchange"]
+__all__ = ["Exchange", "Request", "StreamOpener", "run_exchange", "split_tools"]
 
 StreamOpener = Callable[[list[dict[str, Any]], dict[str, Any]], ChatStream]
 """Opens one request's stream: ``opener(messages, params)`` (nothing is sent until read)."""
@@ -150,3 +150,21 @@ def _one_request(
     chat_stream = open_stream(messages, params)
     with chat_stream:
         return drive(chat_stream, reporter, stop=stop)
+
+
+def split_tools(tools: Any) -> tuple[ToolRegistry | None, list[Any]]:
+    """Python functions (into a registry) and tool dicts (sent as they are) from ``tools``."""
+    if tools is None:
+        return None, []
+    if isinstance(tools, ToolRegistry):
+        return tools, []
+    if not isinstance(tools, list | tuple):
+        tools = [tools]
+    registry = ToolRegistry()
+    extra: list[Any] = []
+    for entry in tools:
+        if callable(entry):
+            registry.add(entry)
+        else:
+            extra.append(entry)  # a tool dict, checked with the other parameters
+    return (registry if len(registry) else None), extra

@@ -20,10 +20,11 @@ that ignores everything (:data:`QUIET`) is the default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from glm_magics.events import StreamEvent
+from glm_magics.events import RetryScheduled, StreamEvent
 from glm_magics.results import ChatResult
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ __all__ = [
     "NoteKind",
     "Notice",
     "Reporter",
+    "RetryCallback",
     "RoundEnded",
     "Tick",
     "ToolRan",
@@ -126,3 +128,15 @@ class _Quiet:
 
 QUIET: Reporter = _Quiet()
 """A reporter that shows nothing."""
+
+
+class RetryCallback:
+    """A reporter that passes retry notices to a plain callback (``GLMClient.chat(on_retry=)``)."""
+
+    def __init__(self, on_retry: Callable[[RetryScheduled], None]) -> None:
+        self._on_retry = on_retry
+
+    def report(self, event: Event) -> None:
+        """Call back with a :class:`~glm_magics.events.RetryScheduled`; ignore the rest."""
+        if isinstance(event, RetryScheduled):
+            self._on_retry(event)

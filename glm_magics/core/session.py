@@ -14,6 +14,7 @@ panel and batch work are thin frontends over it; it knows nothing of IPython::
     session.ask("Add 2 and 3.", tools=[add])             # Python functions as tools
     session.stop()                                       # from any thread
     session.reset()                                      # a fresh conversation
+    session.cassette = Cassette("lesson.cassette.jsonl") # record once, replay offline
 
 What is shown while an answer streams is up to a reporter
 (:mod:`~glm_magics.core.reporting`): pass ``reporter=`` to the session or to one
@@ -24,6 +25,7 @@ or reported; a failure of the service is reported, then raised.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,7 @@ from glm_magics.wire.params import RANGES
 
 if TYPE_CHECKING:
     # Loaded when first asked, so that %load_ext, which makes a session, stays quick.
+    from glm_magics.cassette import Cassette
     from glm_magics.context.frames import ContextOptions, FrameSummary
     from glm_magics.context.prompt import Prompt
     from glm_magics.core.client import GLMClient
@@ -64,6 +67,7 @@ class Session:
         settings: Settings | None = None,
         reporter: Reporter | None = None,
         tools: ToolRegistry | None = None,
+        cassette: Cassette | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
         """The settings every ask starts from; change them at any time."""
@@ -77,6 +81,7 @@ class Session:
         self.last_result: ChatResult | None = None
         """The latest answer, complete, partial, stopped or failed."""
         self._clients = Clients(self.settings, client)
+        self.cassette = cassette
         self._lock = threading.Lock()
         self._running: dict[threading.Event, ChatStream | None] = {}
         self._search_cost_shown = False
@@ -95,6 +100,21 @@ class Session:
         (made again when ``base_url``, ``preset``, ``timeout``, ``max_retries`` or the
         key change; see :mod:`~glm_magics.core.clients`)."""
         return self._clients.current()
+
+    @property
+    def cassette(self) -> Cassette | bool | None:
+        """Where answers are recorded and replayed from (:mod:`glm_magics.cassette`):
+        a :class:`~glm_magics.cassette.Cassette`, ``False`` for none, ``None`` for the
+        client's own or ``$GLM_CASSETTE``'s. Set it with a cassette or a file's path."""
+        return self._clients.cassette
+
+    @cassette.setter
+    def cassette(self, value: Cassette | str | os.PathLike[str] | bool | None) -> None:
+        if value is not None:
+            from glm_magics.cassette import as_cassette
+
+            value = as_cassette(value)
+        self._clients.cassette = value
 
     @property
     def model(self) -> str:

@@ -25,15 +25,16 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any
 
 from glm_magics.display.markdown import render_markdown
 from glm_magics.display.markdown_column import MarkdownColumn
+from glm_magics.display.sinks import DisplaySink, IPythonDisplaySink
 from glm_magics.display.sources import sources_html, sources_text
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
-__all__ = ["DisplaySink", "IPythonDisplaySink", "NotebookView"]
+__all__ = ["ANSWER_OPEN", "REASONING_OPEN", "NotebookView"]
 
 # Live redraws stop once bytes sent (plus twice the live display, which must still
 # be sent at the end) would pass this many bytes per character received.
@@ -64,32 +65,6 @@ _INFO_KINDS = {
 }
 
 
-class DisplaySink(Protocol):
-    """Where :class:`NotebookView` sends MIME bundles; tests pass a recording fake."""
-
-    def display(self, data: dict[str, str], display_id: str) -> None:
-        """Create a new output showing ``data``, addressable by ``display_id``."""
-
-    def update(self, data: dict[str, str], display_id: str) -> None:
-        """Replace what the output ``display_id`` shows."""
-
-
-class IPythonDisplaySink:
-    """Publishes through the running shell's display publisher (the default sink)."""
-
-    def display(self, data: dict[str, str], display_id: str) -> None:
-        """Show ``data`` in a new output with ``display_id``."""
-        from IPython.display import display
-
-        display(data, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
-
-    def update(self, data: dict[str, str], display_id: str) -> None:
-        """Replace the output ``display_id``."""
-        from IPython.display import update_display
-
-        update_display(data, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
-
-
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -98,12 +73,18 @@ def _line(css_class: str, text: str, style: str = _MUTED) -> str:
     return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
 
 
+ANSWER_OPEN = '<div class="glm-answer">'
+"""How each display of a streamed answer opens (it closes with ``</div>``)."""
+REASONING_OPEN = f'<div class="glm-reasoning" style="{_REASONING_STYLE}">'
+"""How each display of streaming reasoning opens (it closes with ``</div>``)."""
+
+
 def _wrap_answer(body: str) -> str:
-    return f'<div class="glm-answer">{body}</div>'
+    return f"{ANSWER_OPEN}{body}</div>"
 
 
 def _wrap_reasoning(body: str) -> str:
-    return f'<div class="glm-reasoning" style="{_REASONING_STYLE}">{body}</div>'
+    return f"{REASONING_OPEN}{body}</div>"
 
 
 class _Publisher:
@@ -132,8 +113,15 @@ class _Publisher:
         self._refilled_at = now
         return self._credit
 
-    def show(self, display_id: str, html_text: str, plain: str | None = None) -> int:
-        """Show ``html_text`` in ``display_id`` (created on first use); return bytes sent."""
+    def show(
+        self,
+        display_id: str,
+        html_text: str,
+        plain: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Show ``html_text`` in ``display_id`` (created on first use, with ``metadata``);
+        return bytes sent."""
         previous = self._shown.get(display_id)
         if previous == html_text:
             return 0
@@ -141,7 +129,7 @@ class _Publisher:
         if plain is not None:
             data["text/plain"] = plain
         if previous is None:
-            self._sink.display(data, display_id)
+            self._sink.display(data, display_id, metadata)
         else:
             self._sink.update(data, display_id)
         self._shown[display_id] = html_text
@@ -298,8 +286,11 @@ class NotebookView(StreamView):
             self._shown_words, self._shown_words_at = self._words.words, now
         self._show_top()
 
-    def finish(self, status: str, *, warning: str | None = None) -> None:
-        """Final render, then the status line and an optional warning; later calls do nothing."""
+    def finish(
+        self, status: str, *, warning: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Final render, then the status line (saved with ``metadata``) and an optional
+        warning; later calls do nothing."""
         self._ensure_top()
         if self._finished:
             return
@@ -311,7 +302,7 @@ class NotebookView(StreamView):
             page += _line("glm-warning", f"⚠ {warning}", "color:#b45309;font-size:0.85em")
             plain += f"\nWarning: {warning}"
         if page:
-            self._out.show(_new_id(), page, plain)
+            self._out.show(_new_id(), page, plain, metadata)
 
     def error(self, message: str) -> None:
         """Final render of what arrived, then ``Error: message`` (a repeat replaces it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from glm_magics.display.sources import sources_text
 from glm_magics.display.view import StreamView
@@ -114,8 +114,11 @@ class PlainView(StreamView):
     def tick(self) -> None:
         """Nothing to do: text is written as it arrives."""
 
-    def finish(self, status: str, *, warning: str | None = None) -> None:
-        """End the stream, then print the status and warning lines (once)."""
+    def finish(
+        self, status: str, *, warning: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """End the stream, then print the status and warning lines (once; a terminal
+        keeps no ``metadata``)."""
         if self._finished:
             return
         self._close()

@@ -15,7 +15,12 @@ __all__ = ["format_status"]
 def format_status(result: ChatResult, *, max_tokens: int | None = None) -> tuple[str, str | None]:
     """The one-line summary under an answer, and a warning line when one is due."""
     timings = result.timings
-    parts = [result.model or "?"]
+    provenance = result.provenance.describe(result.model)
+    if result.provenance.source == "replayed":
+        timings = {}  # the replay's own pace says nothing about the model
+        parts = [provenance or ""]
+    else:
+        parts = [result.model or "?"]
     if "ttft" in timings:
         parts.append(f"first token {timings['ttft']:.2f} s")
     if "total" in timings:
@@ -35,6 +40,8 @@ def format_status(result: ChatResult, *, max_tokens: int | None = None) -> tuple
     parts.append(
         f"finish: {result.finish_reason or ('interrupted' if result.interrupted else '?')}"
     )
+    if provenance and result.provenance.source != "replayed":
+        parts.append(provenance)
     warning = None
     if result.interrupted:
         warning = "Interrupted: the answer above is partial."

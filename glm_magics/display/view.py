@@ -75,8 +75,11 @@ class StreamView(ABC):
         """Redraw if something changed, at a bounded rate."""
 
     @abstractmethod
-    def finish(self, status: str, *, warning: str | None = None) -> None:
-        """Final render, then one status line (and a warning line, if given)."""
+    def finish(
+        self, status: str, *, warning: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Final render, then one status line (and a warning line, if given); a view that
+        saves outputs keeps ``metadata`` with the status line."""
 
     @abstractmethod
     def error(self, message: str) -> None:
@@ -103,8 +106,9 @@ def _tick(view: StreamView, event: Tick) -> None:
 
 def _answered(view: StreamView, event: Answered) -> None:
     view.sources(event.result.sources)
-    status, warning = format_status(event.result, max_tokens=event.max_tokens)
-    view.finish(status, warning=warning)
+    result = event.result
+    status, warning = format_status(result, max_tokens=event.max_tokens)
+    view.finish(status, warning=warning, metadata={"glm": result.provenance.metadata(result.model)})
 
 
 def _round_ended(view: StreamView, event: RoundEnded) -> None:

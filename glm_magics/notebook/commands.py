@@ -19,11 +19,23 @@ from glm_magics.notebook.host import NotebookHost
 from glm_magics.wire.keys import API_KEY_ENV, Secret
 
 if TYPE_CHECKING:
+    from glm_magics.cassette import Cassette
     from glm_magics.results import ChatResult
 
 __all__ = ["COMMANDS", "HELP", "LineCommands"]
 
-COMMANDS = ("help", "config", "key", "models", "history", "reset", "fix", "panel", "usage")
+COMMANDS = (
+    "help",
+    "config",
+    "key",
+    "models",
+    "history",
+    "reset",
+    "fix",
+    "panel",
+    "usage",
+    "cassette",
+)
 
 HELP = """\
 %%glm [options]       send the cell to the model; the answer streams below it
@@ -40,6 +52,9 @@ HELP = """\
 %glm fix              explain the last error and propose a corrected cell
 %glm panel            show the control panel (prompt box, settings, Stop, Insert code)
 %glm usage            this session's requests, tokens, web searches and their cost
+%glm cassette PATH [mode=auto|record|replay] [pace=fast|recorded|instant]
+                      record answers into PATH and replay them (a lesson offline);
+                      `%glm cassette` shows what it holds, `%glm cassette off` stops
 %glm config preset=NAME
                       where the model runs: empiriolabs (default), zai, vllm,
                       sglang, ollama, llamacpp (sets base_url and model)
@@ -76,6 +91,8 @@ class LineCommands:
             getattr(self, command)()
         elif command == "context" and rest:
             self.context(rest)
+        elif command == "cassette":
+            self.cassette(line.split(None, 1)[1] if rest else "")
         else:
             self.ask_line(line.strip())
 
@@ -197,6 +214,44 @@ class LineCommands:
             print(summary.text)
             print(f"\n[~{summary.tokens:,} tokens]\n")
 
+    def cassette(self, words: str = "") -> None:
+        """``%glm cassette [PATH [mode=...] [pace=...] | off]``: record and replay answers."""
+        session = self.session
+        if not words.strip():
+            current = session.client.active_cassette()
+            if current is None:
+                print(
+                    "No cassette: answers come from the service. `%glm cassette PATH` "
+                    "records them into PATH and replays them."
+                )
+            else:
+                print(current.describe())
+            return
+        try:
+            parts = shlex.split(words)
+        except ValueError as exc:
+            raise UsageError(
+                f"could not read the cassette's path ({exc}): check the quotes"
+            ) from None
+        if parts == ["off"]:
+            session.cassette = False
+            print("Cassette off: answers come from the service.")
+            return
+        options = {"mode": "auto", "pace": "fast"}
+        for word in parts[1:]:
+            name, _, value = word.partition("=")
+            if name not in options or not value:
+                raise UsageError(
+                    f"unknown option {word!r}: `%glm cassette PATH [mode=auto|record|replay] "
+                    "[pace=fast|recorded|instant]`"
+                )
+            options[name] = value
+        from glm_magics.cassette import Cassette
+
+        cassette = Cassette(parts[0], options["mode"], pace=options["pace"])
+        session.cassette = cassette
+        print(_cassette_line(cassette))
+
     def usage(self) -> None:
         """``%glm usage``: this session's requests, tokens, tool calls and searches."""
         print(self.session.usage.report())
@@ -219,6 +274,26 @@ class LineCommands:
         host = self.host
         result = host.ask(self.session.compose(prompt), turn_key=host.turn_key(None, "%glm fix"))
         insert_answer_code(host, result, "python")
+
+
+_MODES = {
+    "auto": "replays what is recorded, asks and records the rest",
+    "record": "asks the service and records every answer",
+    "replay": "replays only; nothing is sent",
+}
+
+
+def _cassette_line(cassette: Cassette) -> str:
+    """What ``%glm cassette PATH`` says: the file, its answers, the mode in force."""
+    from glm_magics.cassette import cassette_from_env
+
+    if cassette_from_env() is False:
+        return f"Cassette {cassette.path}: not used, $GLM_CASSETTE=off asks the service every time."
+    mode = cassette.mode
+    forced = " (set by $GLM_CASSETTE_MODE)" if cassette.forced else ""
+    count = sum(1 for entry in cassette.entries() if entry.request)  # not the model GETs
+    held = f"{count} answer{'s' if count != 1 else ''}" if count else "no answers yet"
+    return f"Cassette {cassette.path} ({held}): mode {mode}{forced}, {_MODES[mode]}."
 
 
 def insert_answer_code(host: NotebookHost, result: ChatResult | None, language: str) -> None:

@@ -1,6 +1,6 @@
 """What the control panel writes: the answer's column of HTML widgets and its notes.
 
-:class:`WidgetSink` is a :class:`~glm_magics.display.notebook_view.DisplaySink`, so the
+:class:`WidgetSink` is a :class:`~glm_magics.display.sinks.DisplaySink`, so the
 panel streams through the same :class:`~glm_magics.display.notebook_view.NotebookView`
 as a ``%%glm`` cell, under the same escaping rules. The helpers write the panel's own
 lines (escaped notes, one-line error descriptions) and find every widget to close.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from IPython.core.error import UsageError
@@ -41,7 +41,7 @@ MUTED_STYLE = "color:#6b7280;font-size:0.85em"
 
 
 class WidgetSink:
-    """A :class:`~glm_magics.display.notebook_view.DisplaySink` drawing into a VBox of HTML widgets.
+    """A :class:`~glm_magics.display.sinks.DisplaySink` drawing into a VBox of HTML widgets.
 
     Each display id becomes one ``HTML`` widget; only
     :class:`~glm_magics.display.notebook_view.NotebookView` writes here, and everything it sends is
@@ -53,8 +53,10 @@ class WidgetSink:
         self._items: dict[str, widgets.HTML] = {}
         self._lock = threading.Lock()
 
-    def display(self, data: dict[str, str], display_id: str) -> None:
-        """Append a new HTML widget showing ``data``."""
+    def display(
+        self, data: dict[str, str], display_id: str, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Append a new HTML widget showing ``data`` (a widget keeps no ``metadata``)."""
         item = widgets.HTML(data.get("text/html", ""))
         with self._lock:
             self._items[display_id] = item

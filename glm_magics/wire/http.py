@@ -7,7 +7,7 @@ one place that maps httpx's exceptions and the service's error bodies
 network or a 429 the same way::
 
     connection = Connection(base_url="http://127.0.0.1:8765/v1")
-    response = connection.post("/chat/completions", body, stream=True)  # httpx.Response
+    response = connection.checked(connection.send("/chat/completions", body, headers))
     connection.get_json("/models")
 
 Settings are resolved in a stated order: the explicit argument, then the preset's,
@@ -162,7 +162,15 @@ class Connection:
             )
         return headers
 
-    def post(
+    def can_send(self) -> bool:
+        """Whether a request could go out now: a key is set, or the server is local."""
+        try:
+            self.headers(stream=True)
+        except ConfigurationError:
+            return False
+        return True
+
+    def send(
         self,
         path: str,
         body: Mapping[str, Any],
@@ -170,11 +178,7 @@ class Connection:
         *,
         trace: Trace | None = None,
     ) -> httpx.Response:
-        """Send ``body``; return the open response, or raise the mapped error.
-
-        The response is streamed: the caller reads and closes it. An error status is
-        read, closed and raised as an :class:`~glm_magics.errors.APIStatusError`.
-        """
+        """Send ``body`` and return the open response whatever its status (see :meth:`checked`)."""
         request = self._http.build_request(
             "POST",
             self.base_url + path,
@@ -183,9 +187,12 @@ class Connection:
             extensions={"trace": trace} if trace is not None else None,
         )
         try:
-            response = self._http.send(request, stream=True)
+            return self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, self.base_url) from None
+
+    def checked(self, response: httpx.Response) -> httpx.Response:
+        """``response`` when its status is a success; else it is read, closed and raised."""
         if response.status_code >= 300:
             with contextlib.suppress(httpx.HTTPError):
                 response.read()
@@ -195,6 +202,10 @@ class Connection:
 
     def get_json(self, path: str, *, timeout: float | None = None) -> Any:
         """``GET`` ``path`` and decode the JSON it answers (``timeout``: seconds, for this one)."""
+        return self.json_of(self.get(path, timeout=timeout), path)
+
+    def get(self, path: str, *, timeout: float | None = None) -> httpx.Response:
+        """``GET`` ``path``; the open response whatever its status (see :meth:`json_of`)."""
         request = self._http.build_request(
             "GET",
             self.base_url + path,
@@ -202,9 +213,18 @@ class Connection:
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
         try:
-            response = self._http.send(request)
+            return self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, self.base_url) from None
+
+    def json_of(self, response: httpx.Response, path: str) -> Any:
+        """The JSON body of the answer to ``GET path``; an error status is raised."""
+        try:
+            response.read()
+        except httpx.HTTPError as exc:
+            raise map_httpx_error(exc, self.base_url, reading=True) from None
+        finally:
+            response.close()
         if response.status_code >= 400:
             raise self.scrubbed(status_error_of(response))
         try:

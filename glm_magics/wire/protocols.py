@@ -34,7 +34,7 @@ from glm_magics.wire.messages import MessagesReader, messages_body
 from glm_magics.wire.reader import StreamReader
 from glm_magics.wire.responses import ResponsesReader, responses_body
 
-__all__ = ["PROTOCOLS", "WireProtocol", "wire_protocol"]
+__all__ = ["PROTOCOLS", "WireProtocol", "sent_parameters", "wire_protocol"]
 
 BodyBuilder = Callable[[list[dict[str, Any]], str, dict[str, Any], bool], dict[str, Any]]
 
@@ -80,3 +80,30 @@ def wire_protocol(name: str) -> WireProtocol:
         raise ParameterError(
             f"api must be one of {', '.join(repr(key) for key in PROTOCOLS)}, got {name!r}"
         ) from None
+
+
+# What a request body holds besides its parameters, in any of the three protocols.
+_CONTENT_FIELDS = frozenset(
+    {"model", "messages", "input", "system", "instructions", "stream", "stream_options", "tools"}
+)
+
+
+def sent_parameters(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a request ``body`` sent (temperature, thinking...), its tools by name.
+
+    What an answer's provenance keeps: not the messages, the model or the stream flag.
+    """
+    params = {name: value for name, value in body.items() if name not in _CONTENT_FIELDS}
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        params["tools"] = [_tool_name(tool) for tool in tools]
+    return params
+
+
+def _tool_name(tool: object) -> str:
+    if not isinstance(tool, Mapping):
+        return "?"
+    function = tool.get("function")
+    if isinstance(function, Mapping) and function.get("name"):
+        return str(function["name"])
+    return str(tool.get("name") or tool.get("type") or "?")

@@ -37,7 +37,7 @@ from glm_magics.events import (
     TextDelta,
     ToolCallDelta,
 )
-from glm_magics.results import ChatResult
+from glm_magics.results import ChatResult, Provenance
 from glm_magics.wire.http import map_httpx_error
 from glm_magics.wire.limits import RateLimiter
 from glm_magics.wire.reader import StreamReader
@@ -47,7 +47,14 @@ from glm_magics.wire.sse import SSEDecoder
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["ChatStream", "Opener"]
+__all__ = ["PROVENANCE_EXTENSION", "STOP_EXTENSION", "ChatStream", "Opener"]
+
+PROVENANCE_EXTENSION = "glm_provenance"
+"""A response extension: the answer's :class:`~glm_magics.results.Provenance`, when the
+response says where it came from (a cassette's replayed or recorded responses)."""
+STOP_EXTENSION = "glm_stop"
+"""A response extension: a callable that ends a response not read from a socket (a
+replayed one) at once; :meth:`ChatStream.close` calls it."""
 
 
 Opener = Callable[[Callable[[str, dict[str, Any]], None]], httpx.Response]
@@ -84,8 +91,10 @@ class ChatStream:
         limiter: RateLimiter | None = None,
         tokens: int = 0,
         sleep: Callable[[float], None] | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
         self._open = open_response
+        self._provenance = provenance
         self._limiter = limiter
         self._tokens = tokens
         self._policy = policy
@@ -134,6 +143,9 @@ class ChatStream:
         self._aborted.set()
         with self._lock:
             response, sock = self._response, self._socket
+        stop = response.extensions.get(STOP_EXTENSION) if response is not None else None
+        if callable(stop):
+            stop()
         if response is not None and sock is None:
             stream = response.extensions.get("network_stream")
             found = stream.get_extra_info("socket") if stream is not None else None
@@ -239,6 +251,9 @@ class ChatStream:
         with self._lock:
             self._response = response
             self._reading_thread = threading.get_ident()
+        provenance = response.extensions.get(PROVENANCE_EXTENSION, self._provenance)
+        if isinstance(provenance, Provenance):
+            self._reader.result.provenance = provenance
         if self._limiter is not None:
             self._limiter.publish(response.headers)
         if self._aborted.is_set():
