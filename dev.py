@@ -5,9 +5,13 @@
                                        --headless: execute it and write
                                        notebooks/quickstart.executed.ipynb instead
     python3 dev.py test                lint, type-check, check the layers and run every test
+    python3 dev.py record [NOTEBOOK..]  record the notebooks' answers into their cassettes
+                                       (all of them by default), then save the outputs
+                                       a student with no key will see
 
 Without EMPIRIOLABS_API_KEY the demo answers from the bundled local test server;
-with it, from the real service.
+with it, from the real service (the demo asks: its cassette is not used). The same
+goes for what `record` records.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ def build_frontend() -> None:
 def demo(headless: bool) -> None:
     """Open the quickstart notebook, or execute it without a screen."""
     ensure_env("demo")
+    # The demo asks, live: the local test server without a key, the service with one.
+    live = {**os.environ, "GLM_CASSETTE": "off"}
     if headless:
         out = QUICKSTART.with_suffix(".executed.ipynb")
         code = (
@@ -103,10 +109,21 @@ def demo(headless: bool) -> None:
             "nbformat.write(nb, sys.argv[2])\n"
             "print('Executed notebook written to', sys.argv[2])\n"
         )
-        run(PYTHON, "-c", code, QUICKSTART, out, QUICKSTART.parent)
+        run(PYTHON, "-c", code, QUICKSTART, out, QUICKSTART.parent, env=live)
         return
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    run(BIN / "jupyter", "lab", *as_root, str(QUICKSTART), cwd=ROOT)
+    run(BIN / "jupyter", "lab", *as_root, str(QUICKSTART), cwd=ROOT, env=live)
+
+
+def record(notebooks: list[str]) -> None:
+    """Record notebooks' answers into their cassettes, then save their replayed outputs."""
+    ensure_env("demo")
+    chosen = notebooks or sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "notebooks").rglob("*.ipynb")
+        if not path.name.endswith(".executed.ipynb") and ".ipynb_checkpoints" not in path.parts
+    )
+    run(PYTHON, "-m", "glm_magics", "record", *chosen, cwd=ROOT)
 
 
 def test(pytest_args: list[str]) -> None:
@@ -130,9 +147,15 @@ def main() -> None:
     demo_parser.add_argument("--headless", action="store_true", help="execute without a browser")
     test_parser = commands.add_parser("test", help="lint, type-check and run all tests")
     test_parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    record_parser = commands.add_parser(
+        "record", help="record notebooks' answers into their cassettes, save replayed outputs"
+    )
+    record_parser.add_argument("notebooks", nargs="*", help="default: every notebook")
     args = parser.parse_args()
     if args.command == "demo":
         demo(args.headless)
+    elif args.command == "record":
+        record(args.notebooks)
     else:
         test(args.pytest_args)
 

@@ -1,40 +1,85 @@
-"""The notebooks executed headless (pytest-notebook), as a user would run them.
+"""Every notebook in the repository, executed headless (pytest-notebook) as a student runs it.
 
-Outputs hold timings, so they are not compared with the stored notebook; instead
-the executed outputs are checked for what a user must see.
+Each replays its cassette with no key and the base URL on a closed port (nothing can
+be sent), and its outputs must match the committed ones: `python -m glm_magics record`
+saved them from the same replay. Only what no recording can fix is masked: seconds,
+and the random ids of widget views; and each answer is compared as one output
+(`glm_answers`), however many displays its streaming used. The checks below then
+read those outputs for what a user must see. The quickstart also runs live on the
+local test server, as the README's demo command runs it.
 """
 
 from __future__ import annotations
 
-import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_notebook.nb_regression import NBRegressionFixture
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+from glm_magics.notebook.lessons import REPLAY_ENVIRONMENT, environment
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EVERY_NOTEBOOK = sorted(
+    path
+    for path in NOTEBOOKS.rglob("*.ipynb")
+    if not path.name.endswith(".executed.ipynb") and ".ipynb_checkpoints" not in path.parts
+)
+
+MASKED = (
+    "/metadata/language_info",
+    "/metadata/widgets",
+    "/cells/*/outputs/*/data/application/vnd.jupyter.widget-view+json",
+)
+SECONDS = (("/cells/*/outputs", r"\b\d+(\.\d+)? s\b", "<seconds> s"),)
 
 
-def execute(name: str, *, raise_errors: bool = True, **env: str) -> Any:
+@cache
+def replayed(relative: str) -> Any:
+    """The notebook run in replay mode, compared with the committed one (once per run)."""
+    path = NOTEBOOKS / relative
+    fixture = NBRegressionFixture(
+        exec_timeout=300,
+        exec_cwd=str(path.parent),
+        exec_allow_errors=True,
+        post_processors=("coalesce_streams", "glm_answers"),
+        diff_ignore=MASKED,
+        diff_replace=SECONDS,
+        diff_color_words=False,
+        diff_use_color=False,
+    )
+    with environment(REPLAY_ENVIRONMENT):
+        return fixture.check(str(path), raise_errors=True).nb_final
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(
+    "path", EVERY_NOTEBOOK, ids=[str(p.relative_to(NOTEBOOKS)) for p in EVERY_NOTEBOOK]
+)
+def test_every_notebook_replays_offline_exactly_as_committed(path: Path) -> None:
+    nb = replayed(str(path.relative_to(NOTEBOOKS)))
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error" or "raises-exception" in cell.metadata.get(
+                "tags", []
+            ), cell.source
+            assert "not in the cassette" not in outputs_text(cell), cell.source
+
+
+def execute_live(name: str) -> Any:
+    """Run a notebook live: its cassette off, the local test server answering."""
     fixture = NBRegressionFixture(
         exec_timeout=180,
         exec_cwd=str(NOTEBOOKS),
-        diff_ignore=(
-            "/cells/*/outputs",
-            "/cells/*/execution_count",
-            "/metadata/language_info",
-            "/metadata/widgets",
-        ),
+        diff_ignore=("/cells/*/outputs", "/cells/*/execution_count", *MASKED),
     )
-    saved = dict(os.environ)
-    os.environ.pop("EMPIRIOLABS_API_KEY", None)
-    os.environ.update(env)
-    try:
-        return fixture.check(str(NOTEBOOKS / name), raise_errors=raise_errors).nb_final
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with environment({"GLM_CASSETTE": "off", "GLM_CASSETTE_MODE": None, **_NO_KEYS}):
+        return fixture.check(str(NOTEBOOKS / name)).nb_final
+
+
+_NO_KEYS: dict[str, str | None] = {"EMPIRIOLABS_API_KEY": None, "ZAI_API_KEY": None}
 
 
 def outputs_text(cell: Any) -> str:
@@ -55,11 +100,21 @@ def error_free_code_cells(nb: Any) -> list[Any]:
 
 
 @pytest.mark.notebook
-def test_quickstart_runs_on_the_local_server() -> None:
-    nb = execute("quickstart.ipynb")
+def test_the_quickstart_runs_live_on_the_local_server_as_the_demo_does() -> None:
+    nb = execute_live("quickstart.ipynb")
     code = error_free_code_cells(nb)
     everything = "\n".join(outputs_text(cell) for cell in code)
-    assert "local test server" in everything
+    assert "local test server" in everything and "replayed" not in everything
+    assert "not used, $GLM_CASSETTE=off" in everything
+    first = next(c for c in code if c.source.startswith("%%glm\n"))
+    assert "first token" in outputs_text(first)  # live: the timings are the model's
+
+
+@pytest.mark.notebook
+def test_quickstart_answers_stream_reasoning_and_provenance() -> None:
+    code = error_free_code_cells(replayed("quickstart.ipynb"))
+    everything = "\n".join(outputs_text(cell) for cell in code)
+    assert "local test server" in everything and "replayed · recorded" in everything
     first = next(c for c in code if c.source.startswith("%%glm\n"))
     html = outputs_text(first)
     assert "glm-answer" in html and "glm-reasoning" in html and "glm-status" in html
@@ -69,8 +124,8 @@ def test_quickstart_runs_on_the_local_server() -> None:
 
 
 @pytest.mark.notebook
-def test_dataframes_notebook_runs_on_the_local_server() -> None:
-    nb = execute("dataframes.ipynb", raise_errors=False)
+def test_dataframes_notebook_shows_what_it_promises() -> None:
+    nb = replayed("dataframes.ipynb")
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     for cell in code:
         errors = [o for o in cell.outputs if o.output_type == "error"]
@@ -85,8 +140,8 @@ def test_dataframes_notebook_runs_on_the_local_server() -> None:
 
 
 @pytest.mark.notebook
-def test_panel_notebook_runs_on_the_local_server() -> None:
-    nb = execute("panel.ipynb")
+def test_panel_notebook_shows_what_it_promises() -> None:
+    nb = replayed("panel.ipynb")
     code = error_free_code_cells(nb)
     shown = next(c for c in code if c.source.endswith("panel = glm_magics.panel()\npanel"))
     assert "application/vnd.jupyter.widget-view+json" in shown.outputs[0].data
@@ -105,8 +160,8 @@ def test_panel_notebook_runs_on_the_local_server() -> None:
 
 
 @pytest.mark.notebook
-def test_tools_and_search_notebook_runs_on_the_local_server() -> None:
-    code = error_free_code_cells(execute("tools-and-search.ipynb"))
+def test_tools_and_search_notebook_shows_what_it_promises() -> None:
+    code = error_free_code_cells(replayed("tools-and-search.ipynb"))
 
     def text(prefix: str) -> str:
         return outputs_text(next(c for c in code if c.source.startswith(prefix)))
@@ -128,9 +183,9 @@ def test_tools_and_search_notebook_runs_on_the_local_server() -> None:
 
 
 @pytest.mark.notebook
-def test_rows_notebook_runs_on_the_local_server() -> None:
+def test_rows_notebook_shows_what_it_promises() -> None:
     """map_rows in a real kernel: a dry run, typed labels, a failure, a resume, --each."""
-    code = error_free_code_cells(execute("rows.ipynb"))
+    code = error_free_code_cells(replayed("rows.ipynb"))
 
     def text(prefix: str) -> str:
         return outputs_text(next(c for c in code if c.source.startswith(prefix)))

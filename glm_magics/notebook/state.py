@@ -23,8 +23,9 @@ user stopping a cell or a debugger, not something to explain, and keeping them w
 push the real error away from ``Err[-1]``.
 
 Tracebacks are plain text: formatted with :mod:`traceback` (IPython's own frames
-that run the cell are left out), ANSI colour codes removed, and only the end kept
-when long, since the last frames and the message matter most.
+that run the cell are left out), ANSI colour codes removed, a cell's temporary file
+named ``<notebook cell>`` (the same in every kernel), and only the end kept when
+long, since the last frames and the message matter most.
 """
 
 from __future__ import annotations
@@ -164,7 +165,13 @@ def _format(exc: BaseException) -> str:
         lines = traceback.format_exception(type(exc), exc, _user_frames(exc.__traceback__))
     except Exception:  # a broken __str__ or linecache entry must not lose the error
         lines = [f"{type(exc).__name__} (the traceback could not be formatted)\n"]
-    return strip_ansi("".join(lines)).rstrip("\n")
+    return _CELL_FILE.sub('File "<notebook cell>"', strip_ansi("".join(lines)).rstrip("\n"))
+
+
+# ipykernel compiles each cell into a file under a per-process temporary folder
+# (``/tmp/ipykernel_4242/2884425318.py``): named in a traceback, it would make the same
+# error read differently in every kernel (and a recorded ``%glm fix`` never replay).
+_CELL_FILE = re.compile(r'File "[^"\n]*ipykernel_\d+[/\\][^"\n]*\.py"')
 
 
 def _message(exc: BaseException) -> str:

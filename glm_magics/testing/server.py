@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import hmac
 import itertools
+import os
 import socket
 import sys
 import threading
@@ -146,6 +147,24 @@ class LocalGLMServer:
         self.stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_notebook(cls, **options: Any) -> Self | None:
+        """A started server for a notebook with no key, or ``None`` when none is wanted.
+
+        ``None`` when ``EMPIRIOLABS_API_KEY`` is set (the real service answers) or
+        ``GLM_CASSETTE_MODE=replay`` (every answer comes from a cassette, and nothing
+        may be sent). ``options`` are the constructor's (``ttft=0.4``...)::
+
+            server = LocalGLMServer.for_notebook(ttft=0.4, tokens_per_second=120)
+            if server is not None:
+                %glm config base_url={server.base_url}
+        """
+        if os.environ.get("EMPIRIOLABS_API_KEY", "").strip():
+            return None
+        if os.environ.get("GLM_CASSETTE_MODE", "").strip().lower() == "replay":
+            return None
+        return cls(**options).start()
 
     # lifecycle -------------------------------------------------------------
 
