@@ -136,8 +136,10 @@ def test_a_repeated_question_gets_a_sequence_number(
 ) -> None:
     server.queue(Reply(text="First."), Reply(text="Second."))
     path = tmp_path / "seq.jsonl"
-    recording = GLMClient(base_url=server.base_url, cassette=path)
+    recording = GLMClient(base_url=server.base_url, cassette=Cassette(path, "record"))
     assert [ask(recording, "Again?").text for _ in range(2)] == ["First.", "Second."]
+    auto = GLMClient(base_url=server.base_url, cassette=Cassette(path))
+    assert [ask(auto, "Again?").text for _ in range(3)] == ["First.", "Second.", "Second."]
     entries = Cassette(path).entries()
     assert [entry.seq for entry in entries] == [1, 2] and entries[0].key == entries[1].key
 
@@ -394,6 +396,12 @@ def test_map_rows_goes_through_the_sessions_cassette(
     again = map_rows(frame, "Label: {review}", client=replaying, progress=False)
     assert list(again["answer"]) == list(live["answer"]) and again["glm_error"].isna().all()
     assert len(server.requests) == sent
+
+
+def test_a_missing_file_is_named_in_the_miss(tmp_path: Path, closed_url: str) -> None:
+    client = GLMClient(base_url=closed_url, cassette=Cassette(tmp_path / "typo.jsonl", "replay"))
+    with pytest.raises(CassetteMissError, match=r"there is no file at .*typo\.jsonl \(check the"):
+        ask(client, "Hi?")
 
 
 def test_a_malformed_file_says_which_line(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ that were given none, and ``GLM_CASSETTE=off`` turns every cassette off.
 
 A client consults its cassette once per request (:meth:`Cassette.plan`); the plan
 replays a recorded response, or sends the request and records the answer as it is
-read. An identical request asked again gets the next sequence number; asked more
-often than it was recorded, the last answer plays again (a cell run twice), unless
-auto mode can ask the service (then it is recorded under the new number).
+read. An identical request asked again gets the next sequence number (recorded in
+record mode); asked more often than it was recorded, the last answer plays again (a
+cell run twice replays; ``mode=record`` asks again).
 """
 
 from __future__ import annotations
@@ -152,12 +152,11 @@ class Cassette:
         request = (self, endpoint, body, normalised, key, seq)
         if mode == "record":
             return Plan(*request, "record", secrets=secrets)
-        if exact is not None:
-            return Plan(*request, "replay", entry=exact)
+        recorded = exact or earlier  # asked more often than recorded: the last answer again
+        if recorded is not None:
+            return Plan(*request, "replay", entry=recorded)
         if mode == "auto" and can_send():
             return Plan(*request, "record", secrets=secrets)
-        if earlier is not None:  # asked more often than recorded: the last answer again
-            return Plan(*request, "replay", entry=earlier)
         return Plan(*request, "miss", secrets=secrets)
 
     def _find(self, key: str, seq: int) -> tuple[Entry | None, Entry | None]:
@@ -176,7 +175,12 @@ class Cassette:
         why = f"{MODE_ENV}={mode}" if self.forced else f"mode {mode}"
         text = f"not in the cassette {name} ({why}; nothing was sent)"
         found = nearest(plan.endpoint, plan.normalised, entries)
-        if found is None:
+        if not self.path.exists():
+            text += (
+                f": there is no file at {self.path} (check the path: a relative one starts "
+                "from the notebook's folder)"
+            )
+        elif found is None:
             text += ": it holds no answers yet"
         else:
             entry, differs = found

@@ -98,15 +98,39 @@ def problems(notebook: Any) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and not expected:
                 found.append(f"cell {number} raised {output.get('ename')}: {output.get('evalue')}")
-            text = str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", ""))
-            if "not in the cassette" in text:
+            text = _plain(output.get("data", {}).get("text/plain", "")) + _plain(
+                output.get("text", "")
+            )
+            if "not in the cassette" in text or text.startswith("Error: "):
                 found.append(f"cell {number}: {text.strip().splitlines()[-1]}")
     return found
+
+
+def _plain(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def names_a_cassette(notebook: Any) -> bool:
+    """Whether a code cell of ``notebook`` turns a cassette on (``%glm cassette PATH``)."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in _plain(cell.source).splitlines():
+            words = line.split()
+            if words[:2] == ["%glm", "cassette"] and len(words) > 2 and words[2] != "off":
+                return True
+    return False
 
 
 def record(path: Path) -> str:
     """Record the notebook's answers, then save its replayed outputs; a summary line."""
     import nbformat
+
+    if not names_a_cassette(nbformat.read(path, as_version=4)):  # type: ignore[no-untyped-call]
+        raise RecordingFailed(
+            f"{path} names no cassette: add `%glm cassette {path.stem}.cassette.jsonl` "
+            "after `%load_ext glm_magics`, so its answers have somewhere to go"
+        )
 
     recorded = execute(path, RECORD_ENVIRONMENT)
     trouble = problems(recorded)
