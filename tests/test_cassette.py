@@ -28,7 +28,7 @@ from glm_magics.display.status import format_status
 from glm_magics.events import TextDelta
 from glm_magics.testing import LocalGLMServer, Reply, ToolCallSpec
 
-RECORDED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "recorded"
+RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 SOURCES = [{"title": "GLM release notes", "link": "https://example.org/glm", "content": "4.7"}]
 
 

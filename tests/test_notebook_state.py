@@ -219,20 +219,3 @@ def test_strip_ansi() -> None:
     coloured = "\x1b[31;1mError\x1b[0m \x1b]8;;https://x.org\x1b\\link\x1b]8;;\x1b\\ \x1b(Bdone"
     assert strip_ansi(coloured) == "Error link done"
     assert strip_ansi("plain \x1b") == "plain "
-
-
-def test_a_cells_temporary_file_reads_the_same_in_every_kernel() -> None:
-    """ipykernel names a cell's file after its process: a traceback naming it would make
-    the same error (and a recorded `%glm fix`) differ from one kernel to the next."""
-    from glm_magics.notebook.state import _CELL_FILE
-
-    def plain(pid: int) -> str:
-        return _CELL_FILE.sub(
-            'File "<notebook cell>"',
-            f'  File "/tmp/ipykernel_{pid}/2884425318.py", line 1, in <module>\n'
-            '  File "/usr/lib/python3/site-packages/pandas/core/frame.py", line 9',
-        )
-
-    assert plain(20570) == plain(31337)
-    assert 'File "<notebook cell>", line 1' in plain(1)
-    assert "pandas/core/frame.py" in plain(1)  # other files keep their names

@@ -22,44 +22,28 @@ bad command line. ``KeyboardInterrupt`` and ``bdb.BdbQuit`` are skipped: they ar
 user stopping a cell or a debugger, not something to explain, and keeping them would
 push the real error away from ``Err[-1]``.
 
-Tracebacks are plain text: formatted with :mod:`traceback` (IPython's own frames
-that run the cell are left out), ANSI colour codes removed, a cell's temporary file
-named ``<notebook cell>`` (the same in every kernel), and only the end kept when
-long, since the last frames and the message matter most.
+Tracebacks are plain text that reads the same on every machine
+(:mod:`~glm_magics.notebook.tracebacks`: the cells' frames kept, a package's frames
+summarised), only the end kept when long, since the last frames and the message
+matter most.
 """
 
 from __future__ import annotations
 
 import bdb
 import contextlib
-import os
-import re
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import IPython
+from glm_magics.notebook.tracebacks import plain_traceback, strip_ansi
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = ["CellError", "CellInfo", "ErrList", "NotebookState", "strip_ansi"]
 
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
-    r"|\x1b[ -/]*[0-~]"  # other escapes: charset selection, keypad modes
-    r"|\x1b"  # and a stray escape byte on its own
-)
-_IPYTHON_DIR = os.path.dirname(IPython.__file__) + os.sep
 _SKIPPED = (KeyboardInterrupt, bdb.BdbQuit)
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without terminal escape sequences (colours, hyperlinks, cursor moves)."""
-    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 @dataclass(frozen=True)
@@ -151,27 +135,6 @@ def _keep_end(text: str, limit: int) -> str:
     if 0 <= newline < max(limit // 10, 1):
         tail = tail[newline + 1 :]
     return f"…[{len(text) - len(tail):,} earlier characters cut]\n{tail}"
-
-
-def _user_frames(tb: TracebackType | None) -> TracebackType | None:
-    """``tb`` without IPython's leading frames (``run_code``, the compiler)."""
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_IPYTHON_DIR):
-        tb = tb.tb_next
-    return tb
-
-
-def _format(exc: BaseException) -> str:
-    try:
-        lines = traceback.format_exception(type(exc), exc, _user_frames(exc.__traceback__))
-    except Exception:  # a broken __str__ or linecache entry must not lose the error
-        lines = [f"{type(exc).__name__} (the traceback could not be formatted)\n"]
-    return _CELL_FILE.sub('File "<notebook cell>"', strip_ansi("".join(lines)).rstrip("\n"))
-
-
-# ipykernel compiles each cell into a file under a per-process temporary folder
-# (``/tmp/ipykernel_4242/2884425318.py``): named in a traceback, it would make the same
-# error read differently in every kernel (and a recorded ``%glm fix`` never replay).
-_CELL_FILE = re.compile(r'File "[^"\n]*ipykernel_\d+[/\\][^"\n]*\.py"')
 
 
 def _message(exc: BaseException) -> str:
@@ -273,7 +236,7 @@ class NotebookState:
                 source=str(getattr(info, "raw_cell", "") or ""),
                 ename=type(exc).__name__,
                 evalue=_message(exc),
-                traceback=_keep_end(_format(exc), self.max_traceback_chars),
+                traceback=_keep_end(plain_traceback(exc), self.max_traceback_chars),
             )
         )
         del self.errors[: -self.max_errors]
