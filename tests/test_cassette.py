@@ -411,3 +411,19 @@ def test_a_malformed_file_says_which_line(tmp_path: Path) -> None:
         Cassette(path).entries()
     with pytest.raises(Exception, match="mode must be one of auto, record, replay"):
         Cassette(path, "rewind")
+
+
+def test_a_changed_dataframe_is_named_apart_from_the_question(
+    server: LocalGLMServer, tmp_path: Path
+) -> None:
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "frames.jsonl"
+    session = Session(GLMClient(base_url=server.base_url), cassette=Cassette(path, "record"))
+    session.ask("Which region sells most?", frames={"sales": pd.DataFrame({"units": [1, 2]})})
+    (entry,) = [e for e in Cassette(path).entries() if e.request]
+    assert entry.question == "Which region sells most?"  # as %glm cassette lists it
+    again = Session(GLMClient(base_url=server.base_url), cassette=Cassette(path, "replay"))
+    with pytest.raises(CassetteMissError) as caught:
+        again.ask("Which region sells most?", frames={"sales": pd.DataFrame({"units": [1, 3]})})
+    assert "differs in the context attached to the question" in str(caught.value)
+    assert "differs in the question" not in str(caught.value)

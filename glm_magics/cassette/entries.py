@@ -30,6 +30,7 @@ from typing import Any
 __all__ = [
     "FORMAT",
     "Entry",
+    "asked_part",
     "factor_common",
     "header_line",
     "normalise_answer",
@@ -125,6 +126,16 @@ def _walk(value: Any, ids: frozenset[str], rename: Any, stamp: int | None) -> An
     return value
 
 
+# What a composed prompt puts between attached context (DataFrame summaries) and the
+# question (glm_magics.context.prompt.CONTEXT_SEPARATOR; a layer this one cannot import).
+_CONTEXT_RULE = "\n\n---\n\n"
+
+
+def asked_part(text: str) -> str:
+    """The question in a user message, after any attached context."""
+    return text.rsplit(_CONTEXT_RULE, 1)[-1]
+
+
 def question_of(request: Mapping[str, Any]) -> str:
     """The last user message's text in a request of any protocol ("" if none)."""
     messages = request.get("messages")
@@ -175,8 +186,8 @@ class Entry:
 
     @property
     def question(self) -> str:
-        """The question this entry answers (the last user message)."""
-        return question_of(self.request)
+        """The question this entry answers (the last user message, context left out)."""
+        return asked_part(question_of(self.request))
 
     def same_answer(self, other: Entry) -> bool:
         """Whether ``other`` recorded the same answer (timings and day aside)."""

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from glm_magics.cassette.entries import Entry, question_of
+from glm_magics.cassette.entries import Entry, asked_part, question_of
 
 __all__ = ["differences", "nearest"]
 
@@ -33,7 +33,8 @@ def nearest(
     best: tuple[tuple[int, float], Entry, list[str]] | None = None
     for entry in scored[:_SHORTLIST]:
         found = differences(endpoint, request, entry)
-        similarity = difflib.SequenceMatcher(None, entry.question, question).quick_ratio()
+        matcher = difflib.SequenceMatcher(None, question_of(entry.request), question)
+        similarity = matcher.quick_ratio()
         rank = (len(found), -similarity)
         if best is None or rank < best[0]:
             best = (rank, entry, found)
@@ -45,7 +46,8 @@ def _rough_distance(endpoint: str, request: Mapping[str, Any], entry: Entry) -> 
     recorded = entry.request
     names = set(recorded) | set(request)
     distance = sum(bool(recorded.get(name) != request.get(name)) for name in names)
-    return distance + (entry.endpoint != endpoint) + (entry.question != question_of(request))
+    asked = question_of(request)
+    return distance + (entry.endpoint != endpoint) + (question_of(entry.request) != asked)
 
 
 def differences(endpoint: str, request: Mapping[str, Any], entry: Entry) -> list[str]:
@@ -77,7 +79,12 @@ def _conversation_differences(recorded: Mapping[str, Any], asked: Mapping[str, A
         found.append(f"the system prompt ({_excerpts(old_system, new_system)})")
     old_question, new_question = question_of(recorded), question_of(asked)
     if old_question != new_question:
-        found.append(f"the question ({_excerpts(old_question, new_question)})")
+        old_asked, new_asked = asked_part(old_question), asked_part(new_question)
+        if old_asked != new_asked:
+            found.append(f"the question ({_excerpts(old_asked, new_asked)})")
+        else:
+            excerpts = _excerpts(old_question, new_question)
+            found.append(f"the context attached to the question ({excerpts})")
     old_before, new_before = _before_question(recorded), _before_question(asked)
     if len(old_before) != len(new_before):
         found.append(
