@@ -81,6 +81,7 @@ def execute(path: Path, changes: Mapping[str, str | None], *, timeout: int = 600
         kernel_name="python3",
         allow_errors=True,
         coalesce_streams=True,  # printed text as one output per stream, as tests compare it
+        record_timing=False,  # no per-cell timestamps: re-recording changes only what changed
         resources={"metadata": {"path": str(path.parent)}},
     )
     with environment(changes):
