@@ -20,7 +20,7 @@ def test_the_session_replays_every_notebook() -> None:
 def test_the_build_installs_the_package_with_its_extension_and_what_notebooks_need() -> None:
     subprocess.run(["bash", "-n", str(BINDER / "postBuild")], check=True)
     build = (BINDER / "postBuild").read_text()
-    assert 'pip install --no-cache-dir ".[demo]"' in build and "npm run build" in build
+    assert 'pip install --no-cache-dir ".[demo]"' in build  # builds the extension from source
     assert "glm-magics.*enabled.*OK" in build  # the build fails without the extension
     environment = (BINDER / "environment.yml").read_text()
     for needed in ("python=3.11", "nodejs=20", "pandas"):

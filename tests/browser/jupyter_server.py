@@ -61,11 +61,19 @@ class JupyterServer:
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, app: App, base: Path, *, without_glm_extension: bool = False) -> JupyterServer:
+    def start(
+        cls,
+        app: App,
+        base: Path,
+        *,
+        without_glm_extension: bool = False,
+        python: str = sys.executable,
+    ) -> JupyterServer:
         """Start the server in ``base`` and return once its REST API answers.
 
         ``without_glm_extension`` disables this package's frontend extension in the
-        server's fresh config, as if it were not installed.
+        server's fresh config, as if it were not installed. ``python`` runs the server
+        (and so its kernels): another environment's, to test what is installed there.
         """
         root = base / "root"
         root.mkdir(parents=True)
@@ -74,7 +82,7 @@ class JupyterServer:
             subprocess.run(
                 # --level=user: only this server's fresh config dir, never the environment
                 [
-                    sys.executable,
+                    python,
                     "-m",
                     "jupyter",
                     "labextension",
@@ -91,7 +99,7 @@ class JupyterServer:
         log_path = base / f"jupyter-{app}.log"
         log = log_path.open("wb")
         command = [
-            sys.executable,
+            python,
             "-m",
             "jupyter",
             app,
