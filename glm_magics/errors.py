@@ -36,6 +36,7 @@ layer can raise these errors.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 __all__ = [
@@ -69,6 +70,12 @@ __all__ = [
 RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305"})
 #: Business codes that mean "waiting will not help": balance or daily quota.
 QUOTA_CODES = frozenset({"1113", "1304"})
+#: What a 429 that carries no business code says when waiting will not help (the
+#: Messages protocol's error bodies have a type, not Z.ai's code): balance, quota, limit.
+QUOTA_WORDS = re.compile(
+    r"(?i)\b(?:insufficient balance|balance is too low|recharge|quota|credit|"
+    r"daily (?:call )?limit|resource package)"
+)
 #: Business code for content the service's safety system blocked.
 CONTENT_FILTER_CODE = "1301"
 
@@ -292,7 +299,7 @@ def status_error(
     if code == CONTENT_FILTER_CODE:
         return ContentFilteredError(message, code=code, status_code=status_code)
     cls: type[APIStatusError]
-    if code in QUOTA_CODES:
+    if code in QUOTA_CODES or (code is None and status_code == 429 and QUOTA_WORDS.search(message)):
         cls = QuotaExceededError
     elif status_code >= 500:
         cls = InternalServerError

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from glm_magics import GLMClient
 from glm_magics.errors import (
     APIConnectionError,
     BadRequestError,
@@ -12,6 +15,7 @@ from glm_magics.errors import (
     RateLimitError,
     status_error,
 )
+from glm_magics.testing import LocalGLMServer, Reply
 from glm_magics.wire.retry import RetryPolicy, describe_failure, is_retryable, parse_retry_after
 
 
@@ -56,3 +60,31 @@ def test_status_error_classes_and_descriptions() -> None:
     assert isinstance(status_error(400, "m", None), BadRequestError)
     assert describe_failure(status_error(429, "m", "1302")) == "rate limited (1302)"
     assert describe_failure(status_error(503, "m", None)) == "server error 503"
+
+
+def test_a_codeless_429_that_says_quota_is_not_retried() -> None:
+    """The Messages protocol's error bodies carry a type, not Z.ai's code."""
+    for message in (
+        "Insufficient balance or no resource package. Please recharge.",
+        "The daily call limit of this API has been reached",
+        "Your credit balance is too low",
+    ):
+        assert isinstance(status_error(429, message, None), QuotaExceededError), message
+        assert not is_retryable(status_error(429, message, None))
+    busy = status_error(429, "High concurrency usage of this API, please reduce concurrency", None)
+    assert isinstance(busy, RateLimitError) and is_retryable(busy)
+    assert not isinstance(status_error(400, "recharge", None), QuotaExceededError)
+
+
+def test_a_messages_quota_error_is_sent_once_and_a_busy_one_is_retried(
+    server: LocalGLMServer,
+) -> None:
+    quota = "Insufficient balance or no resource package. Please recharge."
+    server.queue(Reply.error(429, "1113", quota))
+    with GLMClient(base_url=server.base_url, max_retries=3) as client:
+        with pytest.raises(QuotaExceededError, match="Please recharge"):
+            client.chat([{"role": "user", "content": "Hi"}], api="messages")
+        assert len(server.requests) == 1
+        server.queue(Reply.error(429, "1302", "High concurrency", retry_after=0.01))
+        assert client.chat([{"role": "user", "content": "Hi"}], api="messages").text
+        assert len(server.requests) == 3

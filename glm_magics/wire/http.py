@@ -258,6 +258,9 @@ def error_fields(payload: Mapping[str, Any]) -> tuple[str | None, str]:
     if not isinstance(error, dict):
         return None, str(error)
     code = error.get("code")
+    kind = error.get("type")
+    if code in (None, "") and isinstance(kind, str) and kind.isdigit():
+        code = kind  # a business code where the Messages protocol puts an error type
     message = error.get("message") or error.get("msg") or payload.get("detail") or ""
     return (str(code) if code not in (None, "") else None), str(message)
 
