@@ -374,7 +374,7 @@ def test_the_panel_searches_and_calls_tools(session: Session, panel: ControlPane
         session.magics.session.settings.search = False
     assert not len(registered_tools)
     first, second = [r.body for r in session.server.requests if r.method == "POST"][-2:]
-    assert [t["type"] for t in first["tools"]] == ["function", "web_search"]
+    assert [t["type"] for t in first["tools"]] == ["function"] and first["tool_web_search"]
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": ANY, "content": "2"}
     shown = panel._sink.html()
     assert "double(x=1) → 2" in shown and "glm-sources" in shown

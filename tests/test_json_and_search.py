@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+import httpx
 import pytest
 from IPython.core.error import UsageError
 
@@ -12,7 +14,7 @@ from glm_magics.display.plain_view import PlainView
 from glm_magics.display.sources import sources_html
 from glm_magics.errors import JSONAnswerError
 from glm_magics.results import WebSource
-from glm_magics.testing import Reply
+from glm_magics.testing import LocalGLMServer, Reply
 from glm_magics.wire.web_search import SearchOptions
 from tests.conftest import Session
 
@@ -69,20 +71,16 @@ def test_search_options_reach_the_request(session: Session) -> None:
         "--search-prompt 'Cite as [n]' -o r",
         "What is new in GLM-4.7?",
     )
-    tools = session.server.requests[-1].body["tools"]
-    assert tools == [
-        {
-            "type": "web_search",
-            "web_search": {
-                "enable": True,
-                "search_result": True,
-                "count": 7,
-                "search_domain_filter": "example.org",
-                "search_recency_filter": "oneWeek",
-                "search_prompt": "Cite as [n]",
-            },
-        }
-    ]
+    body = session.server.requests[-1].body
+    assert "tools" not in body  # the hosted service's form: top-level fields
+    assert {key: body[key] for key in body if key.startswith(("tool_", "search_", "count"))} == {
+        "tool_web_search": True,
+        "search_result": True,
+        "count": 7,
+        "search_domain_filter": "example.org",
+        "search_recency_filter": "oneWeek",
+        "search_prompt": "Cite as [n]",
+    }
     result = session.shell.user_ns["r"]
     assert [s.title for s in result.sources] == ["GLM-4.7 release notes", "<b>Second</b> source"]
     html = session.publisher.final_html()
@@ -95,7 +93,7 @@ def test_search_options_reach_the_request(session: Session) -> None:
 def test_no_search_results_and_bad_options(session: Session) -> None:
     session.cell("--search --no-search-results", "Anything new?")
     body = session.server.requests[-1].body
-    assert body["tools"][0]["web_search"]["search_result"] is False
+    assert body["tool_web_search"] is True and body["search_result"] is False
     with pytest.raises(UsageError, match="between 1 and 50"):
         session.cell("--search-count 0", "x")
     with pytest.raises(UsageError, match="one domain"):
@@ -169,3 +167,36 @@ def test_plain_view_lists_sources_and_tool_lines() -> None:
     assert "Sources:\n  [1] GLM-4.7 release notes <https://example.org/glm-4-7>" in shown
     assert "tool call: f(x=1) → 2" in shown
     assert sources_html([]) == ""
+
+
+def test_zai_gets_its_own_tools_form_and_the_local_server_takes_both(
+    server: LocalGLMServer,
+) -> None:
+    options = SearchOptions(count=2, recency="oneDay")
+    question = [{"role": "user", "content": "News?"}]
+    with (
+        GLMClient("k", base_url=server.base_url, preset="zai") as zai,
+        GLMClient(base_url=server.base_url) as hosted,
+    ):
+        forms = {
+            "zai": zai.prepare(question, stream=False, tools=[options.tool()]),
+            "hosted": hosted.prepare(question, stream=False, tools=[options.tool()]),
+        }
+    assert forms["zai"].body["tools"] == [options.tool()]
+    assert "tool_web_search" not in forms["zai"].body
+    assert "tools" not in forms["hosted"].body
+    assert forms["hosted"].body["tool_web_search"] is True
+    assert forms["hosted"].body["count"] == 2
+    with httpx.Client() as http:
+        for form, prepared in forms.items():
+            answer = http.post(server.base_url + prepared.path, json=prepared.body).json()
+            assert len(answer["web_search"]) == 2, form  # both forms search, with their count
+        out_of_range: list[dict[str, Any]] = [
+            {"tool_web_search": True, "count": 99},
+            {"tool_web_search": "yes"},
+            {"tools": [{"type": "web_search", "web_search": {"search_recency_filter": "now"}}]},
+        ]
+        for bad in out_of_range:
+            body = {"model": "glm-4-7-flash", "messages": question, **bad}
+            refused = http.post(server.base_url + "/chat/completions", json=body)
+            assert refused.status_code == 400 and "Invalid parameter" in refused.text, bad

@@ -47,6 +47,7 @@ from glm_magics.wire.presets import Preset, adapt_params
 from glm_magics.wire.protocols import sent_parameters, wire_protocol
 from glm_magics.wire.retry import RetryPolicy
 from glm_magics.wire.stream import ChatStream
+from glm_magics.wire.web_search import hosted_form
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -204,6 +205,8 @@ class GLMClient:
         preset = self.preset
         if preset is not None:
             fields, _ = adapt_params(preset, fields)
+        if preset is None or not preset.search_in_tools:
+            fields = hosted_form(fields)  # the hosted service's web search fields
         checked = check_messages(messages)
         body = protocol.body(checked, model_id, fields, stream=stream)
         cassette = self.active_cassette()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from glm_magics.testing.replies import Reply, ToolCallSpec
+from glm_magics.testing.validation import SEARCH_FIELDS
 
 __all__ = ["NOTICE", "SCHEMA_MARKER", "default_reply", "last_user_text", "search_results"]
 
@@ -155,8 +156,13 @@ def _code_for(prompt: str) -> str:
 
 
 def _search(body: Any) -> dict[str, Any] | None:
-    """The request's ``web_search`` tool options, if it asked for a search."""
-    tools = body.get("tools") if isinstance(body, Mapping) else None
+    """The request's web search options, if it asked for a search: the hosted service's
+    top-level ``tool_web_search`` fields, or Z.ai's ``web_search`` tools entry."""
+    if not isinstance(body, Mapping):
+        return None
+    if body.get("tool_web_search") is True:
+        return {key: value for key, value in body.items() if key in SEARCH_FIELDS}
+    tools = body.get("tools")
     for tool in tools if isinstance(tools, list) else []:
         if isinstance(tool, Mapping) and tool.get("type") == "web_search":
             options = tool.get("web_search")

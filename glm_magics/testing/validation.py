@@ -20,12 +20,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Problem", "RequestRules", "validate_request"]
+__all__ = ["SEARCH_FIELDS", "Problem", "RequestRules", "validate_request"]
 
 Problem = tuple[int, str, str]
 """``(status, business code, message)`` of a rejected request."""
 
 _RANGED = ("temperature", "top_p")
+#: The web search's options, beside ``tool_web_search: true`` (the hosted service's form)
+#: or inside a ``{"type": "web_search", "web_search": {...}}`` tools entry (Z.ai's form).
+SEARCH_FIELDS = (
+    "search_result",
+    "search_prompt",
+    "count",
+    "search_domain_filter",
+    "search_recency_filter",
+)
+_RECENCY = ("oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ def validate_request(
         problem = _outside(name, number, parameters[limit])
         if problem is not None:
             return problem
+    problem = _search_problem(body)
+    if problem is not None:
+        return problem
     model = body.get("model")
     if not isinstance(model, str) or not model:
         return 400, "1214", "Invalid parameter: 'model' is required."
@@ -83,6 +96,39 @@ def validate_request(
             message = f"Invalid parameter: '{name}' is required and must be an integer."
             return 400, "1214", message
         return _outside(name, number, parameters["max_tokens"])
+    return None
+
+
+def _search_problem(body: Mapping[str, Any]) -> Problem | None:
+    """A web search option out of its documented range, in either form."""
+    toggle = body.get("tool_web_search")
+    if toggle is not None and not isinstance(toggle, bool):
+        return 400, "1214", "Invalid parameter: 'tool_web_search' must be a boolean."
+    found = [body] if toggle else []
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, Mapping) and tool.get("type") == "web_search":
+            options = tool.get("web_search")
+            found.append(options if isinstance(options, Mapping) else {})
+    for options in found:
+        count = options.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            return 400, "1214", "Invalid parameter: 'count' must be an integer."
+        if count is not None and not 1 <= count <= 50:
+            return 400, "1214", "Invalid parameter: 'count' must be between 1 and 50."
+        recency = options.get("search_recency_filter")
+        if recency is not None and recency not in _RECENCY:
+            return (
+                400,
+                "1214",
+                f"Invalid parameter: 'search_recency_filter' must be one of {', '.join(_RECENCY)}.",
+            )
+        for name in ("search_prompt", "search_domain_filter"):
+            if options.get(name) is not None and not isinstance(options.get(name), str):
+                return 400, "1214", f"Invalid parameter: '{name}' must be a string."
+        result = options.get("search_result")
+        if result is not None and not isinstance(result, bool):
+            return 400, "1214", "Invalid parameter: 'search_result' must be a boolean."
     return None
 
 

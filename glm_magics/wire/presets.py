@@ -102,6 +102,8 @@ class Preset:
     ``supports_tool_stream`` the streamed tool-call arguments, and
     ``supports_zai_fields`` the fields in :data:`ZAI_ONLY_FIELDS`. ``limits`` are the
     rate limits assumed until the server publishes its own or the user sets some.
+    ``search_in_tools``: the web search goes as a ``tools`` entry (Z.ai's form) rather
+    than as the hosted service's top-level fields (:mod:`~glm_magics.wire.web_search`).
     """
 
     name: str
@@ -115,6 +117,7 @@ class Preset:
     supports_tool_stream: bool
     supports_zai_fields: bool
     limits: Limits = HOSTED_LIMITS
+    search_in_tools: bool = False
 
 
 def _local(name: str, port: int, model: str, style: ThinkingStyle, description: str) -> Preset:
@@ -157,6 +160,7 @@ PRESETS: dict[str, Preset] = {
         supports_web_search=True,
         supports_tool_stream=True,
         supports_zai_fields=True,
+        search_in_tools=True,
     ),
     "vllm": _local(
         "vllm",
