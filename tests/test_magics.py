@@ -137,6 +137,7 @@ def test_misuse_is_a_one_line_usage_error(
     [
         ("config temperature=7", "temperature must be between 0 and 1"),
         ("config colour=blue", "unknown setting 'colour'"),
+        ("config temprature=0.3", "Did you mean 'temperature'\\?"),
         ("config api_key=abc", "%glm key"),
         ("", "needs a command"),
     ],
