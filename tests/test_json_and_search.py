@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from typing import Any
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from glm_magics import ChatResult, GLMClient
+from glm_magics.display.json_block import json_html
 from glm_magics.display.plain_view import PlainView
 from glm_magics.display.sources import sources_html
 from glm_magics.errors import JSONAnswerError
@@ -40,6 +43,19 @@ def test_json_mode_sends_response_format_and_parses(session: Session) -> None:
     assert result.json == {"city": "Lisbon", "population": 545000}
     html = session.publisher.final_html()
     assert "Valid JSON (dict with 2 entries)" in html and "glm-error" not in html
+    assert '<pre class="glm-json"' in html  # shown as JSON, not as prose
+    assert "--jp-mirror-editor-property-color" in html and "--jp-mirror-editor-number-color" in html
+    assert html.count('class="glm-answer"') == 1
+
+
+def test_a_json_answer_is_escaped_and_coloured_by_token() -> None:
+    page = json_html('{\n  "<b>x</b>": "<script>alert(1)</script>",\n  "n": [1.5, true, null]\n}')
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("--jp-mirror-editor-keyword-color") == 2  # true and null
+    assert page.count("--jp-mirror-editor-number-color") == 1
+    text = re.sub(r"<[^>]+>", "", page)
+    assert html.unescape(text).startswith('{\n  "<b>x</b>": "<script>')  # the text is intact
 
 
 def test_invalid_json_is_a_clear_error_and_keeps_the_text(session: Session) -> None:

@@ -7,9 +7,10 @@ understand. After a JSON-mode answer: whether it parses, and what it holds.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from glm_magics.core.reporting import Note, Notice, Reporter
+from glm_magics.core.reporting import Event, JSONAnswer, Note, Notice, Reporter
 from glm_magics.errors import JSONAnswerError
 from glm_magics.wire.web_search import SEARCH_COST_USD
 
@@ -56,12 +57,17 @@ def turns_left_out(dropped: int) -> list[str]:
     return [f"{dropped} oldest turn(s) left out to fit the context window"] if dropped else []
 
 
-def json_check(result: ChatResult) -> Note:
-    """Whether a JSON-mode answer parses: what it holds, or where it broke."""
+def json_check(result: ChatResult) -> list[Event]:
+    """Whether a JSON-mode answer parses: the value to show as JSON and what it holds,
+    or where it broke."""
     try:
         value = result.json
     except JSONAnswerError as exc:
-        return Note(str(exc), "error")
+        return [Note(str(exc), "error")]
     kind = type(value).__name__
     size = f" with {len(value)} entries" if isinstance(value, dict | list) else ""
-    return Note(f"Valid JSON ({kind}{size}): the parsed value is result.json.")
+    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    return [
+        JSONAnswer(pretty),
+        Note(f"Valid JSON ({kind}{size}): the parsed value is result.json."),
+    ]

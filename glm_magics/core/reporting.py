@@ -35,6 +35,7 @@ __all__ = [
     "Answered",
     "Event",
     "Failed",
+    "JSONAnswer",
     "Note",
     "NoteKind",
     "Notice",
@@ -101,13 +102,21 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class JSONAnswer:
+    """A JSON-mode answer that parsed: ``text`` is the value, pretty-printed, for a view
+    to show as a JSON block instead of prose."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Failed:
     """The exchange failed; ``message`` says what to do (the key is never in it)."""
 
     message: str
 
 
-Event = StreamEvent | Tick | Notice | Note | ToolRan | RoundEnded | Answered | Failed
+Event = StreamEvent | Tick | Notice | Note | ToolRan | RoundEnded | Answered | JSONAnswer | Failed
 """Everything a reporter may be told."""
 
 

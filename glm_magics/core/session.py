@@ -289,7 +289,8 @@ class Session:
             raise error
         reporter.report(Answered(result, request_params.get("max_tokens")))
         if request.json_mode and result.finish_reason == "stop" and not result.interrupted:
-            reporter.report(json_check(result))
+            for event in json_check(result):
+                reporter.report(event)
         if result.usage.prompt_tokens and not result.interrupted and not exchange.steps:
             self.conversation.calibrate(messages, result.usage.prompt_tokens)
         if result.text or result.tool_calls:

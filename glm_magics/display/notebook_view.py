@@ -304,6 +304,13 @@ class NotebookView(StreamView):
         if page:
             self._out.show(_new_id(), page, plain, metadata)
 
+    def json_answer(self, text: str) -> None:
+        """Show the parsed JSON answer as a coloured JSON block, in place of the prose."""
+        from glm_magics.display.json_block import json_html
+
+        self._finalize()
+        self._answer.replace(_wrap_answer(json_html(text)))
+
     def error(self, message: str) -> None:
         """Final render of what arrived, then ``Error: message`` (a repeat replaces it)."""
         self._ensure_top()

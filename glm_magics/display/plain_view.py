@@ -127,6 +127,9 @@ class PlainView(StreamView):
         if warning:
             self._write(self._paint(f"Warning: {_printable(warning)}", _YELLOW) + "\n")
 
+    def json_answer(self, text: str) -> None:
+        """Nothing more: a terminal already shows the JSON as it was written."""
+
     def error(self, message: str) -> None:
         """End the stream, then print ``Error: message``."""
         self._close()

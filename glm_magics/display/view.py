@@ -21,6 +21,7 @@ from glm_magics.core.reporting import (
     Answered,
     Event,
     Failed,
+    JSONAnswer,
     Note,
     Notice,
     RoundEnded,
@@ -94,6 +95,10 @@ class StreamView(ABC):
         """The web search's sources under the answer."""
 
     @abstractmethod
+    def json_answer(self, text: str) -> None:
+        """A JSON-mode answer parsed: show ``text`` (pretty JSON) as JSON."""
+
+    @abstractmethod
     def new_round(self) -> None:
         """The request is done; another one (after tool calls) follows below."""
 
@@ -140,6 +145,7 @@ _DRAW: dict[type, Callable[[StreamView, Any], None]] = {
     RoundEnded: _round_ended,
     Answered: _answered,
     Failed: lambda view, event: view.error(event.message),
+    JSONAnswer: lambda view, event: view.json_answer(event.text),
 }
 # After a tool round, the next request's first sign of life starts a new round below.
 _STARTS_A_ROUND = frozenset({TextDelta, ReasoningDelta, Tick, RetryScheduled, Notice, Answered})
