@@ -123,11 +123,6 @@ class Cassette:
         with self._lock:
             setattr(self, what, getattr(self, what) + 1)
 
-    def rewind(self) -> None:
-        """Forget how often each request was asked: the next ask is the first again."""
-        with self._lock:
-            self._counts.clear()
-
     # -- one request ---------------------------------------------------------------
 
     def plan(
