@@ -23,6 +23,6 @@ def test_the_build_installs_the_package_with_its_extension_and_what_notebooks_ne
     assert 'pip install --no-cache-dir ".[demo]"' in build  # builds the extension from source
     assert "glm-magics.*enabled.*OK" in build  # the build fails without the extension
     environment = (BINDER / "environment.yml").read_text()
-    for needed in ("python=3.11", "nodejs=20", "pandas"):
+    for needed in ("python=3.11", "nodejs=20", "pandas", "matplotlib"):
         assert f"  - {needed}" in environment
     assert os.access(BINDER / "postBuild", os.X_OK) and os.access(BINDER / "start", os.X_OK)
