@@ -85,6 +85,7 @@ class Cassette:
         """Answers written (new or changed) by this object."""
         self._lock = threading.RLock()
         self._entries: dict[tuple[str, int], Entry] | None = None
+        self._top: dict[str, int] = {}  # the highest sequence number recorded per key
         self._counts: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -155,11 +156,13 @@ class Cassette:
         return Plan(*request, "miss", secrets=secrets)
 
     def _find(self, key: str, seq: int) -> tuple[Entry | None, Entry | None]:
-        """The entry recorded for ``(key, seq)``, and the last one recorded before it."""
+        """The entry recorded for ``(key, seq)``, and the last one recorded before it
+        (found through the highest number recorded for ``key``: no scan of the file)."""
         entries = self._loaded()
-        earlier = [entry for (k, s), entry in entries.items() if k == key and s < seq]
-        last = max(earlier, key=lambda entry: entry.seq) if earlier else None
-        return entries.get((key, seq)), last
+        for earlier in range(min(seq - 1, self._top.get(key, 0)), 0, -1):
+            if (key, earlier) in entries:
+                return entries.get((key, seq)), entries[(key, earlier)]
+        return entries.get((key, seq)), None
 
     def miss_message(self, plan: Plan) -> str:
         """The one line a miss shows: not in the cassette, the nearest entry, what differs."""
@@ -200,6 +203,8 @@ class Cassette:
     def _loaded(self) -> dict[tuple[str, int], Entry]:
         if self._entries is None:
             self._entries = self._read()
+            for key, seq in self._entries:
+                self._top[key] = max(seq, self._top.get(key, 0))
         return self._entries
 
     def _read(self) -> dict[tuple[str, int], Entry]:
@@ -247,6 +252,7 @@ class Cassette:
             if old is not None and old.same_answer(entry):
                 return
             entries[(entry.key, entry.seq)] = entry
+            self._top[entry.key] = max(entry.seq, self._top.get(entry.key, 0))
             self.recorded += 1
             if old is None and self.path.exists():
                 with self.path.open("a", encoding="utf-8") as file:
