@@ -19,7 +19,9 @@ from glm_magics.notebook.bridge import (
     PROTOCOL_VERSION,
     TARGET_NAME,
     Bridge,
+    Requester,
     generated_metadata,
+    requester_of,
     shared_bridge,
 )
 
@@ -92,7 +94,7 @@ META = {"glm_magics": {"generated_by": "glm-4.7-flash", "generated_at": "2025-01
 def test_open_says_hello_on_the_glm_magics_target(harness: Harness) -> None:
     harness.bridge.open()
     assert harness.comm.target_name == TARGET_NAME == "glm_magics"
-    assert harness.comm.opened_with == {"type": "hello", "version": 1}
+    assert harness.comm.opened_with == {"type": "hello", "version": 2}
     assert not harness.bridge.available
     assert harness.bridge.frontend is None
 
@@ -116,9 +118,9 @@ def test_a_ready_of_another_protocol_version_is_refused(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     harness.bridge.open()
-    harness.comm.reply({"type": "ready", "version": 2, "frontend": "jupyterlab"})
+    harness.comm.reply({"type": "ready", "version": 1, "frontend": "jupyterlab"})
     assert not harness.bridge.available
-    assert "protocol 2" in caplog.text
+    assert "protocol 1" in caplog.text
 
 
 def test_insert_sends_one_cell_per_block_below_the_anchor(harness: Harness) -> None:
@@ -220,7 +222,7 @@ def test_an_unknown_asker_sends_to_every_ready_browser(harness: Harness) -> None
 
 def test_a_ready_without_client_id_still_works(harness: Harness) -> None:
     harness.bridge.open()
-    harness.comm.reply({"type": "ready", "version": 1, "frontend": "jupyterlab"})
+    harness.comm.reply({"type": "ready", "version": PROTOCOL_VERSION, "frontend": "jupyterlab"})
     assert harness.bridge.insert_cells("a", ["1"], META)
     assert harness.comm.sent[0]["client"] == "comm:c1"
 
@@ -282,6 +284,43 @@ def test_shared_bridge_is_one_per_process() -> None:
     assert shared_bridge() is shared_bridge()
 
 
+# --- the extension's tag on execute requests --------------------------------------------
+
+
+def _request(metadata: Any, session: Any = "page-1") -> dict[str, Any]:
+    return {"header": {"msg_type": "execute_request", "session": session}, "metadata": metadata}
+
+
+def test_a_tagged_request_names_its_page() -> None:
+    tag = {"glm_magics": {"version": PROTOCOL_VERSION, "frontend": "notebook"}}
+    assert requester_of(_request(tag)) == Requester("page-1", "notebook")
+    odd = {"glm_magics": {"version": PROTOCOL_VERSION, "frontend": 3}}
+    assert requester_of(_request(odd)) == Requester("page-1", "unknown")
+
+
+@pytest.mark.parametrize(
+    "parent",
+    [
+        None,
+        _request({}),
+        _request({"cellId": "x"}),
+        _request({"glm_magics": True}),
+        _request({"glm_magics": {"version": PROTOCOL_VERSION}}, session=""),
+        {"metadata": {"glm_magics": {"version": PROTOCOL_VERSION}}},  # no header
+    ],
+)
+def test_an_untagged_or_malformed_request_has_no_requester(parent: Any) -> None:
+    assert requester_of(parent) is None
+
+
+def test_a_tag_of_another_version_counts_as_none_and_says_what_to_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old = {"glm_magics": {"version": 1, "frontend": "jupyterlab"}}
+    assert requester_of(_request(old)) is None
+    assert "protocol 1" in caplog.text and "install the same glm-magics" in caplog.text
+
+
 # --- a real ipykernel, with this test playing the frontend over jupyter_client ---------
 
 
@@ -331,7 +370,7 @@ def test_real_kernel_sends_the_insert_while_the_cell_still_runs(kernel: Any) -> 
     seen = _iopub_until(kernel, _idle_after(opening))
     (hello,) = [m for m in seen if m["msg_type"] == "comm_open"]
     assert hello["content"]["target_name"] == "glm_magics"
-    assert hello["content"]["data"] == {"type": "hello", "version": 1}
+    assert hello["content"]["data"] == {"type": "hello", "version": PROTOCOL_VERSION}
     comm_id = hello["content"]["comm_id"]
 
     ready = kernel.session.msg(
@@ -340,7 +379,7 @@ def test_real_kernel_sends_the_insert_while_the_cell_still_runs(kernel: Any) -> 
             "comm_id": comm_id,
             "data": {
                 "type": "ready",
-                "version": 1,
+                "version": PROTOCOL_VERSION,
                 "frontend": "jupyterlab",
                 "client": kernel.session.session,
             },
@@ -370,6 +409,62 @@ def test_real_kernel_sends_the_insert_while_the_cell_still_runs(kernel: Any) -> 
     rest = _iopub_until(kernel, _idle_after(running))
     printed = "".join(m["content"].get("text", "") for m in rest if m["msg_type"] == "stream")
     assert "sent True jupyterlab" in printed and "finished" in printed
+
+
+_CODE_SETUP = """\
+%load_ext glm_magics
+from glm_magics.testing import LocalGLMServer, Reply
+server = LocalGLMServer().start()
+server.queue(Reply(text="```python\\na = 1\\n```\\n\\n```python\\nb = 2\\n```\\n"))
+%glm config base_url={server.base_url}
+"""
+
+
+def _run_tagged(kernel: Any, code: str, tag: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run ``code`` as a page would, with ``tag`` in the request's metadata (None: no tag)."""
+    metadata = {"cellId": "asking-cell"} | ({"glm_magics": tag} if tag is not None else {})
+    content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
+    message = kernel.session.msg("execute_request", content, metadata=metadata)
+    kernel.shell_channel.send(message)
+    msg_id = message["header"]["msg_id"]
+    seen = _iopub_until(kernel, _idle_after(msg_id))
+    while True:
+        reply = kernel.get_shell_msg(timeout=30)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return seen, reply
+
+
+@pytest.mark.parametrize("tag", ["current", None, "old"])
+def test_real_kernel_carries_cells_in_the_output_only_for_a_tagged_page(
+    kernel: Any, tag: str | None
+) -> None:
+    """Tagged: the cells come in an output at once, no payload; else set_next_input."""
+    from glm_magics.notebook.insertion import INSERT_MIME
+
+    setup, _ = _run_tagged(kernel, _CODE_SETUP, None)
+    assert not [m for m in setup if m["msg_type"] == "error"], setup
+    sent = {"current": {"version": PROTOCOL_VERSION, "frontend": "jupyterlab"}, None: None}
+    seen, reply = _run_tagged(
+        kernel, "%%glm --code\nTwo blocks", sent.get(tag, {"version": 1, "frontend": "x"})
+    )
+    carriers = [
+        m["content"]["data"]
+        for m in seen
+        if m["msg_type"] == "display_data" and INSERT_MIME in m["content"]["data"]
+    ]
+    payloads = reply["content"].get("payload", [])
+    if tag == "current":
+        (carrier,) = carriers
+        carried = carrier[INSERT_MIME]
+        assert carried["client"] == kernel.session.session  # the asking page
+        assert [cell["source"].splitlines()[-1] for cell in carried["cells"]] == ["a = 1", "b = 2"]
+        assert carrier["text/plain"].startswith("Inserted 2 new cells below")
+        assert payloads == []
+    else:
+        assert carriers == []
+        (payload,) = payloads
+        assert payload["source"] == "set_next_input"
+        assert payload["text"].endswith("a = 1\n\nb = 2")
 
 
 # --- the prebuilt extension where JupyterLab looks --------------------------------------

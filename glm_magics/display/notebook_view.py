@@ -34,7 +34,7 @@ from glm_magics.display.sources import sources_html, sources_text
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
-__all__ = ["ANSWER_OPEN", "REASONING_OPEN", "NotebookView"]
+__all__ = ["ANSWER_OPEN", "REASONING_OPEN", "NotebookView", "info_html"]
 
 # Live redraws stop once bytes sent (plus twice the live display, which must still
 # be sent at the end) would pass this many bytes per character received.
@@ -71,6 +71,11 @@ def _new_id() -> str:
 
 def _line(css_class: str, text: str, style: str = _MUTED) -> str:
     return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
+
+
+def info_html(text: str) -> str:
+    """One muted line of ``text`` (escaped), as the view shows its info lines."""
+    return _line("glm-info", text)
 
 
 ANSWER_OPEN = '<div class="glm-answer">'

@@ -1,24 +1,24 @@
-"""The kernel's side of the ``glm_magics`` comm: new notebook cells, one per code block.
+"""The kernel's side of the notebook extension: who asked, and the ``glm_magics`` comm.
 
 The JupyterLab / Notebook 7 extension shipped in this package (``glm_magics/frontend``)
-inserts cells when the kernel asks. A running cell keeps the kernel's shell channel
-busy, so the kernel cannot wait for an answer; but what the kernel sends reaches the
-browser at once (on iopub). Hence a protocol where the kernel only ever sends, and
-reads the frontend's replies later, when it is idle::
+inserts cells for the kernel. Two ways reach it, neither waiting on the shell
+channel (a running cell keeps it busy, and Run All queues every cell on it):
+
+* **A cell's own output.** The extension tags every execute request it sends with
+  ``metadata["glm_magics"] = {"version": 2, "frontend": ...}``, so the kernel knows
+  *while the cell runs* whether that notebook page listens (:func:`current_requester`).
+  If it does, the cells to insert travel as an output of the asking cell (see
+  :mod:`glm_magics.notebook.insertion`); otherwise the kernel falls back to
+  ``set_next_input``. No handshake is needed, so Run All, Run All after a kernel
+  restart and runs after a page reload all behave like cells run one by one.
+* **The comm**, for widget callbacks (the control panel's Insert code button), which
+  run while the kernel is idle and have no cell output to carry anything::
 
     kernel                                  frontend (comm target "glm_magics")
-    open comm  {"type": "hello", "version": 1}  ->
-           <-  {"type": "ready", "version": 1, "frontend": "jupyterlab", "client": id}
+    open comm  {"type": "hello", "version": 2}  ->
+           <-  {"type": "ready", "version": 2, "frontend": "jupyterlab", "client": id}
     {"type": "insert", "after": cell_id, "cells": [...], "request": n}  ->
            <-  {"type": "inserted", "request": n, "count": k, ...} or {"type": "error", ...}
-
-Use::
-
-    bridge = shared_bridge()
-    bridge.open()                      # in load_ipython_extension
-    ...
-    if not bridge.insert_cells(cell_id, ["print(1)", "print(2)"], generated_metadata(model)):
-        shell.set_next_input(...)      # no extension listening: plain IPython, nbclient, ...
 
 ``insert_cells`` never waits: ``True`` means the request was sent to a frontend that
 said it was ready, not that the cells exist. Where no frontend answered ``hello``
@@ -27,8 +27,8 @@ VS Code) :attr:`Bridge.available` stays ``False``.
 
 Several browsers may watch one kernel. Each ``ready`` names its connection (its
 ``client`` id, which is also the ``session`` of every request it sends); an insert
-goes to the browser whose request is being handled (the cell being run, or the
-widget click), or to every ready browser if that one is unknown.
+goes to the browser whose request is being handled (the widget click), or to every
+ready browser if that one is unknown.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -44,12 +45,15 @@ __all__ = [
     "TARGET_NAME",
     "Bridge",
     "CommLike",
+    "Requester",
+    "current_requester",
     "generated_metadata",
+    "requester_of",
     "shared_bridge",
 ]
 
 TARGET_NAME = "glm_magics"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 _log = logging.getLogger(__name__)
 
@@ -83,17 +87,68 @@ def _open_kernel_comm(target_name: str, data: dict[str, Any]) -> CommLike:
     return opened
 
 
-def _current_request_session() -> str | None:
-    """The ``session`` of the request the kernel is handling, if it runs in ipykernel."""
+def _current_parent() -> Mapping[str, Any] | None:
+    """The request message the kernel is handling, if it runs in ipykernel."""
     try:
         from IPython import get_ipython
 
         kernel = getattr(get_ipython(), "kernel", None)
         parent = kernel.get_parent() if kernel is not None else None
-        session = parent.get("header", {}).get("session") if isinstance(parent, dict) else None
     except Exception:  # an odd kernel must not stop the insertion
         return None
+    return parent if isinstance(parent, Mapping) else None
+
+
+def _session_of(parent: Mapping[str, Any] | None) -> str | None:
+    header = parent.get("header") if parent is not None else None
+    session = header.get("session") if isinstance(header, Mapping) else None
     return session if isinstance(session, str) and session else None
+
+
+def _current_request_session() -> str | None:
+    """The ``session`` (the browser connection's client id) of the current request."""
+    return _session_of(_current_parent())
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The notebook page whose execute request the kernel is running, as its tag says.
+
+    ``client``: the page's kernel connection id (the request's ``session``), which
+    the page compares before acting on an output; ``frontend``: ``"jupyterlab"`` or
+    ``"notebook"``.
+    """
+
+    client: str
+    frontend: str
+
+
+def requester_of(parent: Mapping[str, Any] | None) -> Requester | None:
+    """The extension's tag on the request ``parent``, or None if it has none.
+
+    A tag of another protocol version (the server's extension and the kernel's
+    package from different installs) counts as none, with a warning saying what to do.
+    """
+    metadata = parent.get("metadata") if parent is not None else None
+    tag = metadata.get(TARGET_NAME) if isinstance(metadata, Mapping) else None
+    client = _session_of(parent)
+    if not isinstance(tag, Mapping) or client is None:
+        return None
+    if tag.get("version") != PROTOCOL_VERSION:
+        _log.warning(
+            "glm_magics: the notebook extension speaks protocol %r, this kernel %r; "
+            "install the same glm-magics for JupyterLab and the kernel, then reload the page",
+            tag.get("version"),
+            PROTOCOL_VERSION,
+        )
+        return None
+    frontend = tag.get("frontend")
+    return Requester(client, frontend if isinstance(frontend, str) else "unknown")
+
+
+def current_requester() -> Requester | None:
+    """The tagged notebook page whose cell is running now, if any (see the module doc)."""
+    return requester_of(_current_parent())
 
 
 class Bridge:

@@ -300,4 +300,6 @@ def insert_answer_code(host: NotebookHost, result: ChatResult | None, language: 
     """Insert a finished answer's code as new cells below the running cell, and say so."""
     if result is None or result.finish_reason not in ("stop", "length") or result.interrupted:
         return
-    print(host.insert_code(result, language).message)
+    inserted = host.insert_code(result, language)
+    if not inserted.shown:
+        print(inserted.message)

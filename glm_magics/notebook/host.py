@@ -218,7 +218,7 @@ class NotebookHost:
     ) -> Insertion:
         """Put the answer's ``language`` code blocks in new cells below ``anchor`` (never run)."""
         from glm_magics.display.code_blocks import extract_code_blocks, select_blocks
-        from glm_magics.notebook.bridge import shared_bridge
+        from glm_magics.notebook.bridge import current_requester, shared_bridge
         from glm_magics.notebook.insertion import insert_code
 
         return insert_code(
@@ -230,6 +230,7 @@ class NotebookHost:
             bridge=shared_bridge(),
             anchor=anchor if anchor is not None else self.anchor,
             from_widget=from_widget,
+            requester=None if from_widget else current_requester(),
         )
 
     def close(self) -> None:

@@ -213,6 +213,65 @@ class NotebookPage:
         self.start(index)
         return self.wait_finished(index, timeout)
 
+    def menu(self, *labels: str) -> None:
+        """Click through the menu bar, e.g. ``menu("Run", "Run All Cells")``."""
+        self.page.keyboard.press("Escape")
+        bar = self.page.locator(".lm-MenuBar-item").filter(
+            has_text=re.compile(rf"^{re.escape(labels[0])}$")
+        )
+        bar.first.click()
+        for label in labels[1:]:
+            item = self.page.locator(".lm-Menu:visible .lm-Menu-item").filter(
+                has=self.page.locator(
+                    ".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(label)}$")
+                )
+            )
+            item.first.click()
+
+    def run_all(self, timeout: float = _RUN_TIMEOUT_S) -> None:
+        """Run > Run All Cells, then wait until every code cell shows its count."""
+        self.menu("Run", "Run All Cells")
+        self.wait_all_finished(timeout)
+
+    def restart_and_run_all(self, timeout: float = _RUN_TIMEOUT_S) -> None:
+        """Kernel > Restart Kernel and Run All Cells…, confirmed; wait for every cell.
+
+        The last code cell must not have run before (its count is what is waited for).
+        """
+        self.menu("Kernel", "Restart Kernel and Run All Cells…")
+        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+        self.wait_all_finished(timeout)
+
+    def reload(self) -> None:
+        """Reload the page (Ctrl+S first: nothing is lost) and wait for the kernel."""
+        self.save()
+        count = self.cells.count()
+        self.page.reload()
+        self.cells.nth(count - 1).wait_for(timeout=_KERNEL_TIMEOUT_MS)
+        self.wait_for_kernel()
+
+    def code_cells(self) -> list[int]:
+        """The indices of the code cells, in order."""
+        classes = self.cells.evaluate_all("(cells) => cells.map((cell) => cell.className)")
+        return [index for index, name in enumerate(classes) if "jp-CodeCell" in name]
+
+    def wait_all_finished(self, timeout: float = _RUN_TIMEOUT_S) -> None:
+        """Wait until every code cell shows its count, but the cells glm-magics inserted
+        (marked by the extension), which are never run."""
+        self.page.wait_for_function(
+            """(selector) => {
+                const cells = Array.from(document.querySelectorAll(selector))
+                    .filter((cell) => !cell.classList.contains('glm-magics-generated'));
+                return cells.length > 0 && cells.every((cell) => {
+                    const prompt = cell.querySelector('.jp-InputArea-prompt');
+                    return prompt && /^\\[\\d+\\]:?$/.test(prompt.textContent.trim());
+                });
+            }""",
+            arg=".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell",
+            timeout=timeout * 1000,
+            polling=100,
+        )
+
     def output_state(self, index: int) -> OutputState:
         """What the ``%%glm`` output of a cell shows right now."""
         values: dict[str, Any] = self.cell(index).evaluate(_OUTPUT_STATE_JS)

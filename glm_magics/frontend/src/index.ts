@@ -1,15 +1,24 @@
 /**
  * glm-magics: puts the code that `%%glm --code` extracts into new notebook cells.
  *
- * The kernel side (`glm_magics/bridge.py`) opens a comm with target `glm_magics`
- * and says `hello`; this plugin answers `ready`. Later the kernel sends `insert`
- * messages on that comm; they arrive on iopub at once, even while the asking
- * cell is still running, and this plugin inserts one unexecuted code cell per
- * block right below the anchor cell. Replies (`inserted`, `error`) travel on the
- * shell channel, so the kernel reads them when it is idle again.
+ * Two ways in, neither needing the kernel to wait on its busy shell channel
+ * (the kernel side is `glm_magics/notebook/bridge.py` and `insertion.py`):
  *
- * After a page reload the kernel's comm is still open but this page does not
- * know it: `comm_info_request` finds it and the plugin says `ready` on it again.
+ * 1. **A cell's own output.** Every execute request this page sends is tagged
+ *    (`metadata.glm_magics`), so the kernel knows while the cell runs that this
+ *    page listens. It then puts the cells to insert in an output of the asking
+ *    cell (MIME type `application/vnd.glm-magics.insert+json`). This plugin
+ *    watches the notebook model's outputs and inserts them directly below that
+ *    cell, unexecuted, once: only when the output names this page's kernel
+ *    connection and is new, so neither a second view of the notebook, nor
+ *    re-opening it, nor another browser inserts them again. Run All, Run All
+ *    after a kernel restart and runs after a page reload behave like cells run
+ *    one by one, because nothing depends on a handshake.
+ * 2. **The `glm_magics` comm**, for widget callbacks (the control panel's Insert
+ *    code button), which have no cell output. The kernel opens the comm and says
+ *    `hello`; this plugin answers `ready`; later `insert` messages arrive on
+ *    iopub. After a page reload `comm_info_request` finds the kernel's comm and
+ *    the plugin says `ready` on it again.
  *
  * It also gives the control panel (`%glm panel`) Shift+Enter in its prompt box,
  * which ipywidgets' text area cannot do on its own.
@@ -19,11 +28,14 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { ICellModel, ICodeCellModel } from '@jupyterlab/cells';
+import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { IOutputModel } from '@jupyterlab/rendermime';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 const TARGET = 'glm_magics';
-const VERSION = 1;
+const VERSION = 2;
+const INSERT_MIME = 'application/vnd.glm-magics.insert+json';
 const GENERATED_CLASS = 'glm-magics-generated';
 
 type Frontend = 'jupyterlab' | 'notebook';
@@ -41,19 +53,46 @@ interface IInsertMessage {
   client?: string;
 }
 
+/** What an insertion output carries. */
+interface ICarriedCells {
+  version: number;
+  id: string;
+  client: string;
+  cells: IInsertCell[];
+}
+
 type Reply = { [key: string]: string | number | boolean | string[] | null };
+
+function areCells(cells: unknown): cells is IInsertCell[] {
+  return (
+    Array.isArray(cells) &&
+    cells.every(
+      cell =>
+        typeof cell === 'object' &&
+        cell !== null &&
+        typeof (cell as Partial<IInsertCell>).source === 'string'
+    )
+  );
+}
 
 function isInsert(data: unknown): data is IInsertMessage {
   if (typeof data !== 'object' || data === null) {
     return false;
   }
   const message = data as Partial<IInsertMessage>;
+  return message.type === 'insert' && areCells(message.cells);
+}
+
+function isCarried(data: unknown): data is ICarriedCells {
+  if (typeof data !== 'object' || data === null) {
+    return false;
+  }
+  const carried = data as Partial<ICarriedCells>;
   return (
-    message.type === 'insert' &&
-    Array.isArray(message.cells) &&
-    message.cells.every(
-      cell => typeof cell === 'object' && cell !== null && typeof cell.source === 'string'
-    )
+    carried.version === VERSION &&
+    typeof carried.id === 'string' &&
+    typeof carried.client === 'string' &&
+    areCells(carried.cells)
   );
 }
 
@@ -68,7 +107,107 @@ function markGeneratedCells(panel: NotebookPanel): void {
   }
 }
 
-class Inserter {
+/** Inserts one unexecuted code cell per entry of `cells` at `index`; returns their ids. */
+function insertCells(model: INotebookModel, index: number, cells: IInsertCell[]): string[] {
+  const added = model.sharedModel.insertCells(
+    index,
+    cells.map(cell => ({
+      cell_type: 'code',
+      source: cell.source,
+      metadata: (cell.metadata ?? {}) as Record<string, any>,
+      outputs: [],
+      execution_count: null
+    }))
+  );
+  return added.map(cell => cell.id);
+}
+
+/**
+ * Tags every execute request `kernel` sends, so the kernel knows this page inserts
+ * cells (the request's metadata is the only thing a running cell can read at once).
+ */
+function tagRequests(kernel: Kernel.IKernelConnection, frontend: Frontend): void {
+  if (tagged.has(kernel)) {
+    return;
+  }
+  tagged.add(kernel);
+  const send = kernel.requestExecute.bind(kernel);
+  kernel.requestExecute = (content, disposeOnDone, metadata) =>
+    send(content, disposeOnDone, {
+      ...metadata,
+      [TARGET]: { version: VERSION, frontend }
+    });
+}
+const tagged = new WeakSet<Kernel.IKernelConnection>();
+
+/** Acts on insertion outputs (way 1 above), once per output, in the page that asked. */
+class OutputInserter {
+  constructor(private readonly tracker: INotebookTracker) {}
+
+  /** Watches the outputs of every code cell of `panel`'s notebook, now and later. */
+  follow(panel: NotebookPanel): void {
+    const model = panel.content.model;
+    if (!model || this.models.has(model)) {
+      return;
+    }
+    this.models.add(model);
+    const session = panel.sessionContext;
+    const watch = (cell: ICellModel) => {
+      if (cell.type !== 'code' || this.cells.has(cell)) {
+        return;
+      }
+      this.cells.add(cell);
+      (cell as ICodeCellModel).outputs.changed.connect((_, change) => {
+        if (change.type !== 'add' && change.type !== 'set') {
+          return;
+        }
+        for (const output of change.newValues) {
+          this.consider(model, cell, output, session.session?.kernel?.clientId);
+        }
+      });
+    };
+    for (const cell of model.cells) {
+      watch(cell);
+    }
+    model.cells.changed.connect((_, change) => {
+      if (change.type === 'add' || change.type === 'set') {
+        change.newValues.forEach(watch);
+      }
+    });
+  }
+
+  private consider(
+    model: INotebookModel,
+    cell: ICellModel,
+    output: IOutputModel,
+    clientId: string | undefined
+  ): void {
+    const carried = output.data[INSERT_MIME];
+    if (!isCarried(carried) || carried.client !== clientId || this.handled.has(carried.id)) {
+      return; // not ours, another page's (or an old one's), or already inserted
+    }
+    this.handled.add(carried.id);
+    // Insert after the output has landed, outside the change being reported.
+    setTimeout(() => {
+      const index = model.sharedModel.cells.findIndex(shared => shared.id === cell.id);
+      if (index < 0) {
+        console.warn('glm-magics: the asking cell was deleted; no cells inserted');
+        return;
+      }
+      insertCells(model, index + 1, carried.cells);
+      this.tracker
+        .filter(panel => panel.content.model === model)
+        .forEach(markGeneratedCells);
+    }, 0);
+  }
+
+  private readonly models = new WeakSet<INotebookModel>();
+  private readonly cells = new WeakSet<ICellModel>();
+  private readonly handled = new Set<string>();
+}
+
+/** Answers the kernel's comm (way 2 above): cells asked for by widget callbacks. */
+class CommInserter {
   constructor(
     private readonly tracker: INotebookTracker,
     private readonly frontend: Frontend
@@ -79,6 +218,7 @@ class Inserter {
     if (!kernel || kernel.isDisposed) {
       return;
     }
+    tagRequests(kernel, this.frontend);
     // The registry survives restarts; registering again only replaces the callback.
     kernel.registerCommTarget(TARGET, (comm, msg) => this.onOpen(kernel, comm, msg));
     if (this.watched.has(kernel)) {
@@ -190,24 +330,14 @@ class Inserter {
       index = target.content.activeCellIndex;
       anchor = 'active-cell';
     }
-    const shared = target.content.model!.sharedModel;
-    const added = shared.insertCells(
-      index + 1,
-      message.cells.map(cell => ({
-        cell_type: 'code',
-        source: cell.source,
-        metadata: (cell.metadata ?? {}) as Record<string, any>,
-        outputs: [],
-        execution_count: null
-      }))
-    );
+    const ids = insertCells(target.content.model!, index + 1, message.cells);
     markGeneratedCells(target);
     const reply: Reply = {
       type: 'inserted',
       request: message.request,
-      count: added.length,
+      count: ids.length,
       anchor,
-      cell_ids: added.map(cell => cell.id)
+      cell_ids: ids
     };
     if (anchor !== 'cell') {
       reply.message =
@@ -250,13 +380,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
     const frontend: Frontend = /notebook/i.test(app.name) ? 'notebook' : 'jupyterlab';
-    const inserter = new Inserter(tracker, frontend);
+    const comms = new CommInserter(tracker, frontend);
+    const outputs = new OutputInserter(tracker);
     const follow = (panel: NotebookPanel) => {
       const context = panel.sessionContext;
-      context.kernelChanged.connect((_, change) => inserter.watch(change.newValue));
-      inserter.watch(context.session?.kernel);
+      context.kernelChanged.connect((_, change) => comms.watch(change.newValue));
+      comms.watch(context.session?.kernel);
+      outputs.follow(panel);
+      panel.content.modelChanged.connect(() => outputs.follow(panel));
       void context.ready.then(() => {
-        inserter.watch(context.session?.kernel);
+        comms.watch(context.session?.kernel);
+        outputs.follow(panel);
         markGeneratedCells(panel);
       });
     };
