@@ -4,8 +4,9 @@ Each replays its cassette with no key and the base URL on a closed port (nothing
 be sent), and its outputs must match the committed ones: `python -m glm_magics record`
 saved them from the same replay. Only what no recording can fix is masked: seconds,
 the random ids of widget views and IPython's tracebacks of a cell that fails on
-purpose (they name the installation's files); and each answer is compared as one output
-(`glm_answers`), however many displays its streaming used. The checks below then
+purpose (they name the installation's files); and the live displays an answer streamed
+through, emptied when it was done, are dropped (`glm_answers`), however many its
+streaming used: each answer is compared as its one whole output. The checks below then
 read those outputs for what a user must see. The quickstart also runs live on the
 local test server, as the README's demo command runs it.
 """

@@ -1,4 +1,4 @@
-"""Saved answers as one output each (`glm_answers`): however the stream was split."""
+"""Saved answers without their emptied live displays (`glm_answers`), however they streamed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import nbformat
 
-from glm_magics.display.notebook_view import ANSWER_OPEN, REASONING_OPEN
-from glm_magics.notebook.saved import coalesce_answers, coalesce_outputs
+from glm_magics.display.notebook_view import ANSWER_OPEN
+from glm_magics.notebook.saved import settle_answers, settled_outputs
 
 
 def display(html: str, plain: str = "", **metadata: Any) -> Any:
@@ -15,35 +15,28 @@ def display(html: str, plain: str = "", **metadata: Any) -> Any:
     return nbformat.v4.new_output("display_data", data=data, metadata=metadata)
 
 
-def answer(body: str) -> Any:
-    return display(f"{ANSWER_OPEN}{body}</div>")
+def answer(body: str, text: str) -> Any:
+    return display(f"{ANSWER_OPEN}{body}</div>", text)
 
 
-def test_answer_pieces_join_and_empty_displays_go() -> None:
+def test_emptied_displays_go_however_many_the_stream_used() -> None:
     status = display("<div>status</div>", "status", glm={"source": "replayed"})
-    fast = [display(""), answer("<p>One</p><p>Two</p><p>Three</p>"), status]
-    slow = [
-        display(""),
-        answer("<p>One</p>"),
-        answer("<p>Two</p>"),
-        answer("<p>Three</p>"),
-        display(""),
-        status,
-    ]
-    assert coalesce_outputs(fast) == coalesce_outputs(slow) == fast[1:]
+    whole = answer("<p>One</p><p>Two</p>", "One\n\nTwo")
+    fast = [display(""), display(""), whole, status]
+    slow = [display(""), display(""), display(""), display(""), whole, status]
+    assert settled_outputs(fast) == settled_outputs(slow) == [whole, status]
 
 
-def test_only_bare_pieces_of_the_same_kind_join() -> None:
-    reasoning = display(f"{REASONING_OPEN}<p>think</p></div>")
-    printed = nbformat.v4.new_output("stream", name="stdout", text="hi\n")
-    with_plain = display(f"{ANSWER_OPEN}<p>b</p></div>", "b")
-    outputs = [reasoning, answer("<p>a</p>"), printed, answer("<p>c</p>"), with_plain]
-    assert coalesce_outputs(outputs) == outputs
+def test_everything_else_stays_as_it_is() -> None:
+    printed = nbformat.v4.new_output("stream", name="stdout", text="")
+    plain_only = display("", "shown as text")
+    outputs = [answer("<p>a</p>", "a"), printed, plain_only, answer("<p>b</p>", "b")]
+    assert settled_outputs(outputs) == outputs
 
 
 def test_a_notebook_is_copied_not_changed() -> None:
-    cell = nbformat.v4.new_code_cell("%%glm\nHi", outputs=[answer("<p>a</p>"), answer("<p>b</p>")])
+    cell = nbformat.v4.new_code_cell("%%glm\nHi", outputs=[display(""), answer("<p>a</p>", "a")])
     notebook = nbformat.v4.new_notebook(cells=[cell])
-    joined, resources = coalesce_answers(notebook, {"kept": True})
-    assert joined.cells[0].outputs == [answer("<p>a</p><p>b</p>")]
+    settled, resources = settle_answers(notebook, {"kept": True})
+    assert settled.cells[0].outputs == [answer("<p>a</p>", "a")]
     assert len(notebook.cells[0].outputs) == 2 and resources == {"kept": True}

@@ -35,7 +35,15 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-__all__ = ["PRE_STYLE", "IncrementalMarkdown", "render_markdown"]
+__all__ = [
+    "PRE_STYLE",
+    "BlockLines",
+    "IncrementalMarkdown",
+    "block_lines",
+    "render_markdown",
+    "render_with_blocks",
+    "unsafe_url",
+]
 
 _UNSAFE_SCHEME = re.compile(r"(?:javascript|vbscript|file|data):")
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]+")
@@ -57,8 +65,12 @@ class _SafeMarkdownIt(MarkdownIt):
         Browsers ignore ASCII whitespace and control characters in a URL's scheme,
         so they are dropped before the check.
         """
-        cleaned = _IGNORED_IN_URL.sub("", url).lower()
-        return _UNSAFE_SCHEME.match(cleaned) is None
+        return not unsafe_url(url)
+
+
+def unsafe_url(url: str) -> bool:
+    """Whether ``url`` (entities already decoded) uses a scripting, file or data scheme."""
+    return _UNSAFE_SCHEME.match(_IGNORED_IN_URL.sub("", url).lower()) is not None
 
 
 def _image_as_link(
@@ -88,6 +100,42 @@ def _make_parser() -> MarkdownIt:
 
 _MARKDOWN = _make_parser()
 _OPTIONS = _MARKDOWN.options
+_BLOCKS = _make_parser().disable("inline")  # block structure only: no inline parsing
+
+
+BlockLines = tuple[set[int], list[tuple[int, int]]]
+"""Where a text's code is, and which lines hold one inline run each: see :func:`block_lines`."""
+
+
+def block_lines(text: str) -> BlockLines:
+    """Where ``text``'s code is, and which lines hold one inline run each.
+
+    Returns the 0-based numbers of the lines in code blocks (fenced or indented, at
+    any depth, fence lines included), and the ``[start, stop)`` line ranges of the
+    blocks whose inline content may span lines (paragraphs, headings, table rows):
+    an inline code span never crosses from one to the next.
+    """
+    return _block_lines(_BLOCKS.parse(text))
+
+
+def render_with_blocks(text: str) -> tuple[str, BlockLines]:
+    """:func:`render_markdown` and :func:`block_lines` of ``text``, from one parse."""
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(text, env)
+    return _style_code(_MARKDOWN.renderer.render(tokens, _OPTIONS, env)), _block_lines(tokens)
+
+
+def _block_lines(tokens: Sequence[Token]) -> BlockLines:
+    code: set[int] = set()
+    runs: dict[tuple[int, int], None] = {}
+    for token in tokens:
+        if token.map is None:
+            continue
+        if token.type in ("fence", "code_block"):
+            code.update(range(*token.map))
+        elif token.type == "inline":
+            runs[(token.map[0], token.map[1])] = None
+    return code, list(runs)
 
 
 def render_markdown(text: str) -> str:

@@ -4,7 +4,9 @@ The live display of an answer (or of the reasoning) must not resend the whole te
 at every redraw: that would cost bytes quadratic in the answer's length. A
 :class:`MarkdownColumn` keeps the final blocks of its
 :class:`~glm_magics.display.markdown.IncrementalMarkdown` in closed displays that are
-never sent again, and redraws only the live one below them.
+not sent again while it streams, and redraws only the live one below them. When the
+text is complete the caller shows it whole elsewhere and :meth:`MarkdownColumn.clear`
+empties the column (one short message per display).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ class MarkdownColumn:
     Final blocks gather in the live display until they weigh ``piece`` bytes (a
     long open code fence is cut into pieces of its own); the display then gets them
     one last time, the unfinished tail moves to a new live display below, and the
-    closed display is never sent again. Other redraws are optional and skipped
-    when bytes sent plus twice the live display's size (it must still be sent at
-    the end) would pass ``budget`` bytes per character received, when fewer than
-    size / ``_PACE`` characters arrived since the last one, for a long unfinished
+    closed display is not sent again until :meth:`clear`. Other redraws are optional
+    and skipped when bytes sent plus twice the live display's size would pass
+    ``budget`` bytes per character received, when fewer than size / ``_PACE``
+    characters arrived since the last one, for a long unfinished
     tail before it grew by half or a second passed, or while ``room()`` (the
     caller's message rate limit) is under one message; a close waits for two.
 
@@ -78,6 +80,8 @@ class MarkdownColumn:
         self._chars_shown = 0
         self._shown_at = -math.inf
         self._split_at = -math.inf
+        self._closed_html: list[str] = []  # what the closed displays show, in order
+        self._cut_fence = False
 
     @property
     def busy(self) -> bool:
@@ -90,7 +94,7 @@ class MarkdownColumn:
         return self._chars > 0
 
     def append(self, text: str) -> None:
-        """Add a delta; after :meth:`finish` or :meth:`replace` it is only recorded."""
+        """Add a delta; after :meth:`clear` or :meth:`replace` it is only recorded."""
         self.source.append(text)
         if self.closed:
             return
@@ -108,12 +112,14 @@ class MarkdownColumn:
             self._split_at = now
             finished = doc.split()
         code = doc.split_fence(_FENCE_PIECE) if doc.in_fence else ""
+        self._cut_fence = self._cut_fence or bool(code)
         if finished or code:
             self._done.append(finished + code)
             self._done_len += len(finished) + len(code)
             self._close_due = bool(code) or self._done_len >= self._piece
         # Closing takes two messages: the finished part, then the tail moving down.
         if self._close_due and self._room() >= 2:
+            self._closed_html.append("".join(self._done))
             self._send(self._live_id(), self._wrap("".join(self._done)))
             self._live, self._done, self._done_len, self._close_due = None, [], 0, False
             self._redraw(now, force=True)
@@ -183,18 +189,22 @@ class MarkdownColumn:
         self._shown_len, self._shown_at = len(tail), now
         self._chars_shown = self._chars
 
-    def finish(self) -> None:
-        """Send the final render (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
+    def whole_html(self) -> str | None:
+        """The whole text's HTML, from what was rendered while it streamed, or None when
+        that differs from :func:`~glm_magics.display.markdown.render_markdown` of the
+        whole (a long code fence went out in pieces, or a reference definition came)."""
         self._doc.flush()
-        body = "".join(self._done) + self._doc.render_tail()
-        if body or self._live is not None:
-            self._send(self._live_id(), self._wrap(body))
-        if self._doc.saw_references:
-            # A reference definition may resolve links in blocks already sent.
-            self.replace(self._wrap(render_markdown("".join(self.source))))
+        tail = self._doc.render_tail()  # may see a reference definition itself
+        if self._cut_fence or self._doc.saw_references:
+            return None
+        return "".join(self._closed_html) + "".join(self._done) + tail
+
+    def clear(self) -> None:
+        """Close the column and empty its displays: the whole text now shows elsewhere."""
+        self.closed = True
+        self.stale = False
+        for display_id in self.ids:
+            self._send(display_id, "")
 
     def replace(self, page: str) -> None:
         """Show ``page`` in the first display and empty the others (one resend)."""

@@ -13,6 +13,11 @@ redraws::
     view.tick()
     view.finish("glm-4-7-flash · 312 tokens · 4.1 s")
 
+When an answer is done its live displays are emptied and one output shows it whole,
+with ``text/plain`` (the answer as text, the reasoning summed up in a line) and
+``text/markdown`` (made safe, see :mod:`~glm_magics.display.text_forms`) beside the
+HTML, so that ``jupyter console``, nbconvert and text viewers read it too.
+
 Model output is untrusted: it only reaches the page through
 :func:`~glm_magics.display.markdown.render_markdown` (raw HTML shown as text, no
 ``javascript:`` links), and every string composed here is ``html.escape``-d.
@@ -29,8 +34,10 @@ from typing import Any
 
 from glm_magics.display.markdown import render_markdown
 from glm_magics.display.markdown_column import MarkdownColumn
+from glm_magics.display.publisher import Publisher
 from glm_magics.display.sinks import DisplaySink, IPythonDisplaySink
 from glm_magics.display.sources import sources_html, sources_text
+from glm_magics.display.text_forms import answer_forms, plain_answer
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
@@ -48,9 +55,8 @@ _ANSWER_PIECE = 256
 _REASONING_PIECE = 1024
 _SLOW_INTERVAL = 1.0
 # Display messages per ``min_interval``: a little under one, so that the final
-# messages still fit; closing a piece takes two (the bucket holds up to two).
+# messages still fit; closing a piece takes two (the publisher's bucket holds two).
 _MESSAGES_PER_INTERVAL = 0.9
-_BURST = 2.0
 _MUTED = "color:#6b7280;font-size:0.85em"
 _REASONING_STYLE = "color:#6b7280;border-left:3px solid #d1d5db;padding-left:0.8em;font-size:0.9em"
 # info kinds: (CSS class, inline style, leading mark)
@@ -90,56 +96,6 @@ def _wrap_answer(body: str) -> str:
 
 def _wrap_reasoning(body: str) -> str:
     return f"{REASONING_OPEN}{body}</div>"
-
-
-class _Publisher:
-    """Creates or updates displays through a sink, skipping unchanged content.
-
-    It also keeps the message rate: a bucket gains ``per_second`` credits per
-    second (at most ``_BURST``), every message spends one, and optional redraws
-    wait until :meth:`room` is large enough.
-    """
-
-    def __init__(self, sink: DisplaySink, clock: Callable[[], float], per_second: float) -> None:
-        self._sink = sink
-        self._shown: dict[str, str] = {}
-        self._clock = clock
-        self._per_second = per_second
-        self._credit = _BURST
-        self._refilled_at = clock()
-
-    def room(self) -> float:
-        """How many messages may be sent now without passing the rate."""
-        if math.isinf(self._per_second):
-            return math.inf
-        now = self._clock()
-        gained = max(0.0, now - self._refilled_at) * self._per_second
-        self._credit = min(_BURST, self._credit + gained)
-        self._refilled_at = now
-        return self._credit
-
-    def show(
-        self,
-        display_id: str,
-        html_text: str,
-        plain: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> int:
-        """Show ``html_text`` in ``display_id`` (created on first use, with ``metadata``);
-        return bytes sent."""
-        previous = self._shown.get(display_id)
-        if previous == html_text:
-            return 0
-        data = {"text/html": html_text}
-        if plain is not None:
-            data["text/plain"] = plain
-        if previous is None:
-            self._sink.display(data, display_id, metadata)
-        else:
-            self._sink.update(data, display_id)
-        self._shown[display_id] = html_text
-        self._credit -= 1
-        return len(html_text) + len(plain or "")
 
 
 class _WordCount:
@@ -191,7 +147,7 @@ class NotebookView(StreamView):
         self._min_interval = min_interval
         self._clock = clock
         rate = _MESSAGES_PER_INTERVAL / min_interval if min_interval > 0 else math.inf
-        self._out = _Publisher(sink if sink is not None else IPythonDisplaySink(), clock, rate)
+        self._out = Publisher(sink if sink is not None else IPythonDisplaySink(), clock, rate)
         self._start()
 
     def _start(self) -> None:
@@ -220,6 +176,8 @@ class NotebookView(StreamView):
         self._late_reasoning = False
         self._last_tick = -math.inf
         self._finalized = False
+        self._json: str | None = None
+        self._answer_id: str | None = None
         self._finished = False
         self._error_id: str | None = None
 
@@ -311,10 +269,11 @@ class NotebookView(StreamView):
 
     def json_answer(self, text: str) -> None:
         """Show the parsed JSON answer as a coloured JSON block, in place of the prose."""
-        from glm_magics.display.json_block import json_html
-
-        self._finalize()
-        self._answer.replace(_wrap_answer(json_html(text)))
+        self._json = text
+        if self._finalized:
+            self._show_answer()  # the answer was already settled: show it again as JSON
+        else:
+            self._finalize()
 
     def error(self, message: str) -> None:
         """Final render of what arrived, then ``Error: message`` (a repeat replaces it)."""
@@ -362,13 +321,49 @@ class NotebookView(StreamView):
         self._finalized = True
         self._started = True
         self._notice = None
-        if self._show_reasoning:
-            if not self._collapsed:
-                self._reasoning.finish()  # no answer: the reasoning stays open
-            elif self._late_reasoning:
-                self._reasoning.replace(self._details())
-        self._answer.finish()
-        self._show_top()
+        self._reasoning.clear()  # the live displays give way to the whole answer
+        self._answer.clear()
+        self._show_answer()
+        self._ensure_top()
+        assert self._top_id is not None
+        top = self._top_html()
+        self._out.show(self._top_id, top, None if top else "")  # an empty top: settled
+
+    def _show_answer(self) -> None:
+        """The finished answer in one output: HTML (with the reasoning), markdown, text.
+
+        Live displays are pieces of the answer, and frontends that cannot update a
+        display (``jupyter console``) or read only one representation (nbconvert to
+        LaTeX, a text viewer) need the whole answer in one
+        place; so the answer is sent once more, whole, when it is done.
+        """
+        answer = "".join(self._answer.source)
+        reasoning = "".join(self._reasoning.source) if self._show_reasoning else ""
+        page, summary = "", None
+        if reasoning.strip():
+            summary = f"Reasoning · {_words(self._words.words)}"
+            if answer.strip() or self._json is not None:
+                page += self._details()
+            else:  # no answer: the reasoning stays open
+                page += _wrap_reasoning(render_markdown(reasoning))
+        if self._json is not None:
+            from glm_magics.display.json_block import json_html
+
+            page += _wrap_answer(json_html(self._json))
+            answer, markdown = self._json, f"```json\n{self._json}\n```"
+        else:
+            body, markdown = answer_forms(answer, self._answer.whole_html())
+            if answer.strip():
+                page += _wrap_answer(body)
+        if not page:
+            return
+        if self._answer_id is None:
+            self._answer_id = _new_id()
+        if summary and answer.strip():
+            markdown = f"*{summary}*\n\n{markdown}"
+        self._out.show(
+            self._answer_id, page, plain_answer(answer, reasoning=summary), markdown=markdown
+        )
 
     def _top_html(self) -> str:
         parts = []

@@ -12,19 +12,14 @@ import sys
 from typing import Any, TextIO
 
 from glm_magics.display.sources import sources_text
+from glm_magics.display.text_forms import printable
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
 __all__ = ["PlainView"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINES = re.compile(r"(?<=\n)")
 _DIM, _RED, _YELLOW, _RESET = "\x1b[2m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
-
-
-def _printable(text: str) -> str:
-    """Drop ``\\r`` and neutralise other control characters (no terminal escapes)."""
-    return _CONTROL.sub("\ufffd", text.replace("\r", ""))
 
 
 class PlainView(StreamView):
@@ -45,7 +40,7 @@ class PlainView(StreamView):
         color: bool | None = None,
     ) -> None:
         super().__init__()
-        self._model = _printable(model)
+        self._model = printable(model)
         self._show_reasoning = show_reasoning
         self._stream = stream if stream is not None else sys.stdout
         try:
@@ -72,7 +67,7 @@ class PlainView(StreamView):
         self._end_reasoning_style()
         self._clear_status()
         self._newline()
-        self._write(f"{_printable(message)}\n")
+        self._write(f"{printable(message)}\n")
         self._line_start, self._waiting_s = True, None
         self._restart_reasoning_style()
 
@@ -89,7 +84,7 @@ class PlainView(StreamView):
         if self._phase != "reasoning":
             self._phase = "reasoning"
             self._restart_reasoning_style()
-        text = _printable(delta)
+        text = printable(delta)
         if not self._color:
             prefixed = []
             for part in _LINES.split(text):
@@ -109,7 +104,7 @@ class PlainView(StreamView):
             self._newline()
             self._write("\n")
         self._phase = "text"
-        self._emit(_printable(delta))
+        self._emit(printable(delta))
 
     def tick(self) -> None:
         """Nothing to do: text is written as it arrives."""
@@ -123,9 +118,9 @@ class PlainView(StreamView):
             return
         self._close()
         if status:
-            self._write(self._paint(_printable(status), _DIM) + "\n")
+            self._write(self._paint(printable(status), _DIM) + "\n")
         if warning:
-            self._write(self._paint(f"Warning: {_printable(warning)}", _YELLOW) + "\n")
+            self._write(self._paint(f"Warning: {printable(warning)}", _YELLOW) + "\n")
 
     def json_answer(self, text: str) -> None:
         """Nothing more: a terminal already shows the JSON as it was written."""
@@ -133,12 +128,12 @@ class PlainView(StreamView):
     def error(self, message: str) -> None:
         """End the stream, then print ``Error: message``."""
         self._close()
-        self._write(self._paint(f"Error: {_printable(message)}", _RED) + "\n")
+        self._write(self._paint(f"Error: {printable(message)}", _RED) + "\n")
 
     def info(self, message: str, *, kind: str = "info") -> None:
         """Print a lasting line (tool calls get a ``tool:`` prefix)."""
         prefix = "tool call: " if kind.startswith("tool") else ""
-        line = f"{prefix}{_printable(message)}"
+        line = f"{prefix}{printable(message)}"
         self._end_reasoning_style()
         self._clear_status()
         self._newline()

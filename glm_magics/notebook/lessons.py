@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from glm_magics.notebook.saved import coalesce_answers
+from glm_magics.notebook.saved import settle_answers
 
 __all__ = ["REPLAY_ENVIRONMENT", "RecordingFailed", "execute", "main", "problems", "record"]
 
@@ -141,7 +141,7 @@ def record(path: Path) -> str:
     trouble = problems(replayed)
     if trouble:
         raise RecordingFailed(f"{path} while replaying: " + "; ".join(trouble))
-    replayed, _ = coalesce_answers(replayed, {})
+    replayed, _ = settle_answers(replayed, {})
     nbformat.write(replayed, path)  # type: ignore[no-untyped-call]
     answers = sum(
         "replayed · recorded" in str(output.get("data", {}).get("text/plain", ""))

@@ -146,6 +146,35 @@ def test_untrusted_markup_stays_text(open_in_lab: OpenNotebook) -> None:
     assert "[click](javascript:window.__glm_pwned=3)" in final.answer
 
 
+SHOW_AS_MARKDOWN = """\
+from glm_magics.display.text_forms import safe_markdown
+display({"text/markdown": safe_markdown(shown.text)}, raw=True)"""
+
+
+def test_the_markdown_form_of_an_answer_stays_text_in_a_trusting_renderer(
+    open_in_lab: OpenNotebook,
+) -> None:
+    """The answer's text/markdown, rendered by JupyterLab as trusted output (raw HTML
+    allowed): every vector still shows as text and nothing runs or loads."""
+    nb = open_in_lab(
+        "markdown_form.ipynb",
+        [setup_cell(text=UNTRUSTED_TEXT), "%%glm -o shown\nShow markup", SHOW_AS_MARKDOWN],
+    )
+    nb.run(0)
+    nb.run(ASK)
+    nb.final_output(ASK)
+    nb.run(ASK + 1)
+    rendered = nb.cell(ASK + 1).locator(".jp-RenderedMarkdown")
+    expect(rendered).to_contain_text('<img src=x onerror="window.__glm_pwned=1">')
+    expect(rendered).to_contain_text("<script>window.__glm_pwned=2</script>")
+    assert rendered.locator("img, script, iframe").count() == 0
+    for number in range(rendered.locator("a").count()):
+        href = rendered.locator("a").nth(number).get_attribute("href") or ""
+        assert not href.strip().lower().startswith("javascript:"), href
+    nb.page.wait_for_timeout(300)
+    assert nb.page.evaluate("typeof window.__glm_pwned") == "undefined"
+
+
 def check_inserted(nb: Any, expected: list[str], ask: int = ASK) -> None:
     """The cells below the asking cell ``ask`` are ``expected`` (headers aside), unrun and
     saved, and the end marker follows them."""
