@@ -119,23 +119,27 @@ def test_two_views_of_one_notebook_insert_once(open_in_lab: OpenNotebook) -> Non
 
 
 @pytest.fixture
-def second_tab(browser_context: BrowserContext) -> Iterator[Page]:
+def second_tab(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
     tab = browser_context.new_page()
     try:
         yield tab
     finally:
-        save_screenshot(tab, "test_two_tabs_second_tab")
+        save_screenshot(tab, f"{request.node.name}-second-tab")
         tab.close()
 
 
+@pytest.mark.parametrize("frontend", ["lab", "notebook7"])
 def test_two_tabs_on_one_notebook_insert_once_in_the_asking_tab(
-    open_in_lab: OpenNotebook, lab_server: JupyterServer, second_tab: Page
+    frontend: str, request: pytest.FixtureRequest, second_tab: Page
 ) -> None:
     """Both tabs talk to the one kernel; only the tab that ran the cell inserts."""
-    nb = open_in_lab("two_tabs.ipynb", cells_for())
+    open_notebook: OpenNotebook = request.getfixturevalue(f"open_in_{frontend}")
+    server: JupyterServer = request.getfixturevalue(f"{frontend}_server")
+    nb = open_notebook("two_tabs.ipynb", cells_for())
     nb.run(0)
-    other = NotebookPage(second_tab, lab_server, "two_tabs.ipynb")
-    second_tab.goto(lab_server.url("lab/tree/two_tabs.ipynb"))
+    other = NotebookPage(second_tab, server, "two_tabs.ipynb")
+    path = "lab/tree/two_tabs.ipynb" if server.app == "lab" else "notebooks/two_tabs.ipynb"
+    second_tab.goto(server.url(path))
     other.cells.nth(3).wait_for(timeout=60_000)
     other.wait_for_kernel()
     nb.page.bring_to_front()
