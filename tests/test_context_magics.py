@@ -182,3 +182,45 @@ def test_history_shows_the_question_not_the_attached_summary(
     out = capsys.readouterr().out
     assert "Which region sells most? (" not in out
     assert "(+ DataFrame context)  Which region sells most?" in out
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "totals = {'north': 3}\ntotals['south'] + 1",  # KeyError
+        "import math\nvalue = math.sqrt(-1)",  # ValueError
+        "for x in range(3)\n    print(x)",  # does not even parse
+        "```\nrun()\n```",  # a fence in the cell: the quote must not break the answer
+    ],
+)
+def test_fix_on_the_demo_server_inserts_a_cell_that_runs(session: Session, failing: str) -> None:
+    """The bundled server cannot fix code, but the cell it offers must run."""
+    import contextlib
+    import io
+
+    session.shell.run_cell(failing)
+    session.shell.rl_next_input = None
+    session.line("fix")  # no reply queued: the demo answer
+    offered = session.shell.rl_next_input
+    assert offered and "local test server cannot fix code" in offered
+    compile(offered, "<offered>", "exec")  # it parses...
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(offered, {})  # ...and runs, here in a scratch namespace (the test's own check)
+    assert "Error" in printed.getvalue()
+
+
+def test_code_on_the_demo_server_is_runnable_and_the_quote_is_the_question(
+    session: Session,
+) -> None:
+    import pandas as pd
+
+    session.shell.user_ns["sales"] = pd.DataFrame({"region": ["n", "s"], "total": [3, 4]})
+    session.shell.rl_next_input = None
+    session.cell("-d sales --code", "Sum the totals by region")
+    offered = session.shell.rl_next_input
+    assert offered and "```" not in offered and "…" not in offered
+    exec(compile(offered, "<offered>", "exec"), {})
+    answer = session.magics.session.last_result.text
+    assert "> Sum the totals by region" in answer
+    assert "DataFrame `sales`" not in answer  # the summary went to the model, not the quote

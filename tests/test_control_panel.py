@@ -105,8 +105,11 @@ def test_stop_ends_the_stream_and_hangs_up(session: Session, panel: ControlPanel
     result = panel.last_result
     assert result is not None and result.interrupted
     assert 0 < len(result.text) < len(SLOW.text)
-    assert "Stopped" in panel.message.value
-    assert "finish: interrupted" in panel._sink.html()
+    assert "Stopped" not in panel.message.value  # said once, under the answer
+    shown = panel._sink.html()
+    assert "finish: interrupted" in shown
+    assert shown.count("Stopped") == 1 and "Stopped: the answer above is partial." in shown
+    assert shown.index("Stopped") > shown.rindex("word")
     assert panel.prompt.value == "Write a lot"  # not answered: the question is kept
     assert not panel.send_button.disabled and panel.stop_button.disabled
 
@@ -118,6 +121,8 @@ def test_stop_before_the_first_byte(session: Session, panel: ControlPanel) -> No
     panel.stop()
     assert panel.wait(5)
     assert panel.last_result is not None and panel.last_result.interrupted
+    assert "Stopped before the model answered: no answer." in panel._sink.html()
+    assert "partial" not in panel._sink.html()
 
 
 def test_the_conversation_is_shared_with_the_magics(session: Session, panel: ControlPanel) -> None:

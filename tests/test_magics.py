@@ -120,7 +120,7 @@ def test_config_show_set_and_share_with_percent_config(
         ("", "   ", "the cell is empty"),
         ("-t 2", "hi", "temperature must be between 0 and 1"),
         ("--max-tokens 0", "hi", "max_tokens must be between 1 and 131072"),
-        ("--bogus", "hi", "unrecognized arguments"),
+        ("--bogus", "hi", r"unknown option --bogus \(`%%glm\?` lists every option\)"),
         ("-o 1x", "hi", "--out needs a Python variable name"),
     ],
 )
@@ -137,14 +137,82 @@ def test_misuse_is_a_one_line_usage_error(
     [
         ("config temperature=7", "temperature must be between 0 and 1"),
         ("config colour=blue", "unknown setting 'colour'"),
-        ("config temprature=0.3", "Did you mean 'temperature'\\?"),
+        ("config temprature=0.3", "did you mean 'temperature'\\?"),
         ("config api_key=abc", "%glm key"),
         ("", "needs a command"),
+        ("histroy", r"unknown command `histroy`: did you mean `%glm history`\? Nothing was sent"),
+        ("hist", "did you mean `%glm history`"),
+        ("usgae", "did you mean `%glm usage`"),
+        ("contxt", "did you mean `%glm context`"),
+        ("config top_p=0.5 temperature", "takes NAME=VALUE pairs to change settings, or names"),
+        ("config top_q", "unknown setting 'top_q': did you mean 'top_p'"),
+        ("config max_tokens=x", "max_tokens must be a whole number, got 'x'"),
+        ("config temperature=warm", "temperature must be a number, got 'warm'"),
+        ("config stream=maybe", "stream must be True or False, got 'maybe'"),
+        ("context", "name at least one DataFrame"),
+        ("--bogus", r"options go with the cell magic: `%%glm --bogus`"),
     ],
 )
 def test_line_misuse(session: Session, command: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         session.line(command)
+    assert session.server.requests == []  # a typo is never a paid question
+    assert len(session.magics.session.conversation) == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "sent"),
+    [
+        ('"history"', "history"),
+        ("'usage'", "usage"),
+        ("history?", "history?"),
+        ("pandas", "pandas"),  # one word, but no command is like it
+        ("history of the pandas library", "history of the pandas library"),
+    ],
+)
+def test_one_word_questions_are_asked_with_a_question_mark_or_quotes(
+    session: Session, line: str, sent: str
+) -> None:
+    session.line(line)
+    assert session.server.requests[-1].body["messages"][-1]["content"] == sent
+
+
+def test_config_with_names_shows_those_settings(
+    session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = session.magics.session.settings
+    settings.top_p, settings.temperature = None, 0.3
+    session.line("config top_p temperature")
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "top_p            None (not sent: the service's default applies)",
+        "temperature      0.3",
+    ]
+    settings.temperature = None
+    assert session.server.requests == []
+
+
+def test_percent_percent_glm_help_reads_as_the_cell_magic() -> None:
+    from glm_magics.notebook.magics import GLMMagics
+
+    doc = GLMMagics.glm.__doc__ or ""
+    assert "%%glm [-m MODEL]" in doc and "%glm [-m" not in doc.replace("%%glm", "")
+    assert "--think               turn the model's reasoning on for this cell" in doc
+    for command in ("context", "fix", "panel", "usage", "cassette", "history"):
+        assert command in doc.split("As a line magic")[1], command
+    from glm_magics.notebook.commands import HELP
+
+    assert "(with the current settings)" in HELP and "default settings" not in HELP
+
+
+def test_models_say_which_id_is_which(session: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    session.line("models")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Models at http://127.0.0.1:") and "(* the current one)" in out[0]
+    (hosted,) = [line for line in out if " glm-4-7-flash " in f"{line} "]
+    (zai,) = [line for line in out if " glm-4.7-flash " in f"{line} "]
+    assert hosted.startswith("* ") and "the default service's id, use this one there" in hosted
+    assert "Z.ai's id (preset=zai), and the name answers report" in zai
 
 
 def test_service_error_is_one_clear_message_not_a_traceback(session: Session) -> None:
@@ -209,7 +277,7 @@ def test_interrupt_stops_quickly_keeps_partial_and_history(session: Session) -> 
     assert result.interrupted and result.text.startswith("Partial")
     assert session.server.wait_for_disconnect().client_disconnected
     html = session.publisher.final_html()
-    assert "Interrupted" in html and "Partial" in html
+    assert "Stopped: the answer above is partial." in html and "Partial" in html
     (turn,) = session.magics.session.conversation.turns
     assert turn.interrupted and turn.assistant["content"] == result.text
 
@@ -255,7 +323,7 @@ def test_interrupt_while_waiting_for_response_headers(session: Session) -> None:
         pass
     accepted[0].close()
     listener.close()
-    assert "Interrupted" in session.publisher.final_html()
+    assert "Stopped before the model answered: no answer." in session.publisher.final_html()
     assert len(session.magics.session.conversation) == 0  # nothing arrived, nothing to remember
 
 
@@ -289,7 +357,7 @@ def test_code_blocks_go_into_a_new_cell_through_set_next_input(
         "# generated by glm-4-7-flash: review before running\n"
         "ran_generated = True\ndf = pd.read_csv('x.csv')\n\ndf.head()"
     )
-    assert "Inserted 2 code blocks into a new cell below" in capsys.readouterr().out
+    assert "Put 2 code blocks in the next prompt" in capsys.readouterr().out  # a terminal
     system = session.server.requests[-1].body["messages"][0]
     assert system["role"] == "system" and "python code only" in system["content"]
     assert "ran_generated" not in session.shell.user_ns  # inserted, never executed
@@ -348,6 +416,31 @@ def test_code_blocks_travel_in_the_cell_output_when_the_page_listens(
     assert session.shell.rl_next_input is None  # no fallback cell as well
     assert "Inserted" not in captured.stdout + capsys.readouterr().out  # said once, in the output
     assert "a" not in session.shell.user_ns  # inserted, never executed
+
+
+def test_in_a_kernel_without_the_extension_the_joined_code_goes_into_a_new_cell() -> None:
+    from glm_magics.display.code_blocks import CodeBlock
+    from glm_magics.notebook.insertion import insert_code
+
+    class KernelShell:  # what ipykernel's shell has and a terminal's lacks
+        kernel = object()
+        next_input: str | None = None
+
+        def set_next_input(self, text: str, replace: bool = False) -> None:
+            self.next_input = text
+
+    shell = KernelShell()
+    inserted = insert_code(
+        shell,
+        [CodeBlock("python", "a = 1\n"), CodeBlock("", "b = 2\n")],
+        model="glm-4-7-flash",
+        language="python",
+        header="",
+    )
+    assert shell.next_input == "a = 1\n\nb = 2"
+    assert inserted.message == (
+        "Inserted 2 code blocks into a new cell below: review it before running."
+    )
 
 
 class FakeBridge:
@@ -409,3 +502,28 @@ def test_the_settings_are_traits_too_both_ways(session: Session) -> None:
     session.shell.run_line_magic("config", "GLMMagics.temperature = 3")  # IPython logs it
     assert settings.temperature == 0.2  # a refused value changes nothing
     settings.api = "chat"
+
+
+def test_a_terminal_is_not_called_a_notebook(session: Session) -> None:
+    with pytest.raises(UsageError, match=r"no variable named 'nope' in this session$"):
+        session.cell("-d nope", "Describe it")
+    with pytest.raises(UsageError, match=r"--tools: no function named 'nope' in this session$"):
+        session.cell("--tools nope", "Use it")
+
+
+def test_without_a_key_the_error_names_both_ways_forward(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EMPIRIOLABS_API_KEY", raising=False)
+    settings = session.magics.session.settings
+    local = settings.base_url
+    session.line("config base_url=https://api.empiriolabs.ai/v1")
+    try:
+        with pytest.raises(UsageError) as caught:
+            session.line("What is a p-value?")
+    finally:
+        session.line(f"config base_url={local}")
+    message = str(caught.value)
+    assert "`%glm key`" in message and "EMPIRIOLABS_API_KEY" in message
+    assert "`python -m glm_magics.testing`" in message and "`%glm config base_url=`" in message
+    assert "\n" not in message

@@ -767,3 +767,33 @@ def test_a_long_reasoning_paragraph_keeps_moving_with_bounded_redraws() -> None:
     view.finish("done")
     details = next(html for html in sink.final().values() if "<details" in html)
     assert "thought0 " in details and "thought399" in details  # the whole text, once
+
+
+@pytest.mark.parametrize(
+    ("text", "reasoning", "warning"),
+    [
+        ("Half an", "Thinking.", "Stopped: the answer above is partial."),
+        ("", "Thinking it", "Stopped while the model was reasoning: no answer yet."),
+        ("", "", "Stopped before the model answered: no answer."),
+    ],
+)
+def test_a_stop_says_what_it_stopped(text: str, reasoning: str, warning: str) -> None:
+    from glm_magics.display.status import format_status
+    from glm_magics.results import ChatResult
+
+    result = ChatResult(model=MODEL, text=text, reasoning=reasoning, interrupted=True)
+    assert format_status(result)[1] == warning
+
+
+def test_backticked_parts_of_a_message_show_as_code() -> None:
+    view, sink = make_view()
+    view.info("(`%glm usage` counts them)")
+    view.finish("done", warning="raise it with `%glm config max_tokens=...`")
+    view.error("run `%glm key` or `<script>alert(1)</script>`")
+    page = sink.all_html()
+    assert "(<code>%glm usage</code> counts them)" in page
+    assert "<code>%glm config max_tokens=...</code>" in page
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in page
+    assert "`" not in text_content(page)
+    for message in sink.messages:
+        assert_no_live_html(message.data["text/html"])

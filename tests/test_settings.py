@@ -79,7 +79,7 @@ def test_parsing_what_percent_glm_config_reads() -> None:
     assert settings.parse("system", "Be brief") == "Be brief"
     with pytest.raises(ParameterError, match="max_tokens"):
         settings.parse("max_tokens", "lots")
-    with pytest.raises(ConfigurationError, match="Did you mean 'temperature'"):
+    with pytest.raises(ConfigurationError, match="did you mean 'temperature'"):
         settings.parse("temprature", "0.2")
 
 

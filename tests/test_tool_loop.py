@@ -190,7 +190,7 @@ def test_bad_tool_names_are_usage_errors(tools_session: Session) -> None:
     with pytest.raises(UsageError, match="no function named 'nope'"):
         tools_session.cell("--tools nope", "x")
     tools_session.shell.user_ns["number"] = 3
-    with pytest.raises(UsageError, match="is a int"):
+    with pytest.raises(UsageError, match="is an int, not a function"):
         tools_session.cell("--tools number", "x")
     tools_session.shell.user_ns.pop("number")
 

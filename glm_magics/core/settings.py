@@ -260,14 +260,15 @@ class Settings:
         try:
             if info.kind is bool:
                 if raw.lower() not in (*_TRUE, *_FALSE):
-                    raise ValueError(f"expected True or False, got {text!r}")
+                    raise ValueError
                 return raw.lower() in _TRUE
             if info.kind is int:
                 return int(raw)
             if info.kind is float:
                 return float(raw)
-        except ValueError as exc:
-            raise ParameterError(f"{name}: {exc}") from None
+        except ValueError:
+            wanted = {bool: "True or False", int: "a whole number", float: "a number"}
+            raise ParameterError(f"{name} must be {wanted[info.kind]}, got {text!r}") from None
         return text
 
     def __repr__(self) -> str:
@@ -313,8 +314,9 @@ SETTINGS: dict[str, SettingInfo] = {info.name: info for info in _declarations()}
 def unknown_setting(name: str) -> str:
     """The message for a name that is not a setting, with the closest one."""
     close = difflib.get_close_matches(name, list(SETTINGS), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown setting {name!r}.{hint} Settings: {', '.join(sorted(SETTINGS))}"
+    if close:
+        return f"unknown setting {name!r}: did you mean {close[0]!r}? (`%glm config` lists all)"
+    return f"unknown setting {name!r}; the settings: {', '.join(sorted(SETTINGS))}"
 
 
 def check_setting(name: str, value: Any) -> Any:
@@ -343,5 +345,8 @@ def check_setting(name: str, value: Any) -> Any:
         except GLMError:
             raise
         except (TypeError, ValueError) as exc:
-            raise ParameterError(f"{name}: {exc}") from None
+            message = str(exc)
+            raise ParameterError(
+                message if message.startswith(name) else f"{name}: {message}"
+            ) from None
     return value

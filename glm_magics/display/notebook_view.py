@@ -37,7 +37,7 @@ from glm_magics.display.markdown_column import MarkdownColumn
 from glm_magics.display.publisher import Publisher
 from glm_magics.display.sinks import DisplaySink, IPythonDisplaySink
 from glm_magics.display.sources import sources_html, sources_text
-from glm_magics.display.text_forms import answer_forms, plain_answer
+from glm_magics.display.text_forms import answer_forms, line_html, plain_answer
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
@@ -76,7 +76,7 @@ def _new_id() -> str:
 
 
 def _line(css_class: str, text: str, style: str = _MUTED) -> str:
-    return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
+    return f'<div class="{css_class}" style="{style}">{line_html(text)}</div>'
 
 
 def info_html(text: str) -> str:

@@ -44,7 +44,12 @@ def format_status(result: ChatResult, *, max_tokens: int | None = None) -> tuple
         parts.append(provenance)
     warning = None
     if result.interrupted:
-        warning = "Interrupted: the answer above is partial."
+        if result.text.strip():
+            warning = "Stopped: the answer above is partial."
+        elif result.reasoning.strip():
+            warning = "Stopped while the model was reasoning: no answer yet."
+        else:
+            warning = "Stopped before the model answered: no answer."
     elif result.finish_reason == "length":
         limit = f" ({max_tokens:,})" if max_tokens else ""
         warning = (

@@ -27,12 +27,14 @@ from glm_magics.display.markdown import BlockLines, block_lines, render_with_blo
 
 __all__ = [
     "answer_forms",
+    "line_html",
     "literal_markdown",
     "plain_answer",
     "printable",
     "safe_markdown",
 ]
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BACKTICKS = re.compile(r"(?<!\\)`+")
 _LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]*)")
@@ -91,6 +93,15 @@ def _safe(text: str, blocks: BlockLines) -> str:
         out.append(_defuse("\n".join(lines[number:stop])))
         number = stop
     return "\n".join(out)
+
+
+def line_html(text: str) -> str:
+    """A one-line message as HTML: escaped, with its `backticked` parts as code.
+
+    >>> line_html("run `%glm key` <now>")
+    'run <code>%glm key</code> &lt;now&gt;'
+    """
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
 
 
 def literal_markdown(text: str) -> str:

@@ -1,13 +1,17 @@
 """The ``%glm`` line commands: help, config, key, models, history, reset, context, fix...
 
 ``%glm WORD ...`` runs a command when WORD is one; anything else on the line is a
-one-line question. :class:`LineCommands` works on a
+one-line question. A single word that looks like a mistyped command (``%glm histroy``)
+is not sent: it gets "unknown command: did you mean ``%glm history``?"; to ask one
+word that looks like a command, end it with ``?`` or quote it (``%glm "history"``), and
+a quoted line is always a question. :class:`LineCommands` works on a
 :class:`~glm_magics.notebook.host.NotebookHost` and its session, nothing else. The
 session's errors are left to the magic, which shows them as one line.
 """
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import shlex
 from typing import TYPE_CHECKING
@@ -39,8 +43,11 @@ COMMANDS = (
 
 HELP = """\
 %%glm [options]       send the cell to the model; the answer streams below it
-%glm PROMPT           ask a one-line question (default settings)
+%glm PROMPT           ask a one-line question (with the current settings); a word
+                      that looks like a command is asked with a ? or in quotes
 %glm config           show the effective settings (the key only as set / not set)
+%glm config NAME [NAME ...]
+                      show these settings
 %glm config NAME=VALUE [NAME=VALUE ...]
                       change settings for this session, e.g. temperature=0.2
 %glm key              type the API key (hidden; kept in memory only)
@@ -85,16 +92,36 @@ class LineCommands:
             assignments = shlex.split(line)[1:] if command == "config" else rest
         except ValueError:
             assignments = rest
-        if command == "config" and all("=" in word for word in assignments):
+        text = line.strip()
+        if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+            self.ask_line(text[1:-1].strip() or text)  # quoted: always a question
+        elif command == "config" and all("=" in word for word in assignments):
             self.config(line.split(None, 1)[1] if rest else "")
+        elif command == "config" and not any("=" in word for word in assignments):
+            self.show_settings(assignments)
+        elif command == "config":
+            raise UsageError(
+                "`%glm config` takes NAME=VALUE pairs to change settings, or names to show"
+            )
+        elif command.startswith("-"):
+            raise UsageError(
+                f"options go with the cell magic: `%%glm {command}` on the first line and "
+                "the question below it; `%glm` takes a command or a question"
+            )
         elif command in COMMANDS and not rest:
             getattr(self, command)()
-        elif command == "context" and rest:
+        elif command == "context":
             self.context(rest)
         elif command == "cassette":
             self.cassette(line.split(None, 1)[1] if rest else "")
+        elif not rest and not text.endswith("?") and _close_command(command):
+            close = _close_command(command)
+            raise UsageError(
+                f"unknown command `{command}`: did you mean `%glm {close}`? Nothing was "
+                f'sent; to ask it as a question, add a ? or quote it: `%glm "{command}"`'
+            )
         else:
-            self.ask_line(line.strip())
+            self.ask_line(text)
 
     def ask_line(self, text: str) -> ChatResult | None:
         """``%glm PROMPT``: a one-line question with the session's settings."""
@@ -129,6 +156,15 @@ class LineCommands:
             changed.append(f"{raw_name.strip()} = {getattr(settings, name)!r}")
         print("; ".join(changed))
 
+    def show_settings(self, names: list[str]) -> None:
+        """``%glm config NAME ...``: these settings, as the listing shows them."""
+        wanted = [name.replace("-", "_") for name in names]
+        for name in wanted:
+            if name not in SETTINGS and name != "api_key":
+                raise UsageError(unknown_setting(name))
+        rows = {row.split(None, 1)[0]: row for row in self._listing().splitlines()}
+        print("\n".join(rows[name] for name in wanted))
+
     def _expanded(self, text: str) -> str:
         """``{references}`` in the values, as in a question."""
         return self.session.compose(text, namespace=self.host.references()).text
@@ -144,7 +180,7 @@ class LineCommands:
             f"model            {session.model}",
         ]
         lines += [
-            f"{name:<16} {getattr(session.settings, name)!r}"
+            f"{name:<16} {_shown(getattr(session.settings, name), name)}"
             for name in sorted(SETTINGS)
             if name not in ("model", "base_url")
         ]
@@ -165,10 +201,16 @@ class LineCommands:
 
     def models(self) -> None:
         """``%glm models``: the service's models, the current one starred."""
+        from glm_magics.wire.presets import MODEL_NOTES
+
         models = self.session.models()
         current = self.session.model
+        print(f"Models at {self.session.client.base_url} (* the current one):")
+        width = max((len(model_id) for model_id in models), default=0)
         for model_id in models:
-            print(("* " if model_id == current else "  ") + model_id)
+            note = MODEL_NOTES.get(model_id, "")
+            line = f"{'* ' if model_id == current else '  '}{model_id:<{width}}  {note}"
+            print(line.rstrip())
 
     def history(self) -> None:
         """``%glm history``: the conversation's turns with token estimates."""
@@ -281,6 +323,27 @@ _MODES = {
     "record": "asks the service and records every answer",
     "replay": "replays only; nothing is sent",
 }
+
+
+def _close_command(word: str) -> str | None:
+    """The command ``word`` looks like a typo of (or a start of), if any."""
+    word = word.lower()
+    known = [*COMMANDS, "context"]
+    if word in known:
+        return word
+    starts = [command for command in known if len(word) >= 3 and command.startswith(word)]
+    close = starts or difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _shown(value: object, name: str) -> str:
+    """A setting's value as the listing shows it; unset request parameters say so."""
+    if value is None and name in _SERVICE_DEFAULTS:
+        return "None (not sent: the service's default applies)"
+    return repr(value)
+
+
+_SERVICE_DEFAULTS = frozenset({"temperature", "top_p", "max_tokens", "stop", "thinking"})
 
 
 def _cassette_line(cassette: Cassette) -> str:

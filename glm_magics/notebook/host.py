@@ -31,7 +31,13 @@ if TYPE_CHECKING:
     from glm_magics.notebook.insertion import Insertion
     from glm_magics.results import ChatResult
 
-__all__ = ["NotebookHost", "request_mistake"]
+__all__ = ["NotebookHost", "kind_of", "request_mistake"]
+
+
+def kind_of(value: object) -> str:
+    """``value``'s type with its article: "an int", "a str", "a DataFrame"."""
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def request_mistake(error: BaseException) -> bool:
@@ -67,6 +73,16 @@ class NotebookHost:
     # -- the notebook's variables ------------------------------------------------
 
     @property
+    def in_notebook(self) -> bool:
+        """Whether a notebook frontend drives the shell (a kernel), not a terminal."""
+        return getattr(self.shell, "kernel", None) is not None
+
+    @property
+    def where(self) -> str:
+        """Where the user's variables live, as a message says it."""
+        return "in the notebook" if self.in_notebook else "in this session"
+
+    @property
     def namespace(self) -> dict[str, Any]:
         """The notebook's variables (empty without a shell)."""
         return self.shell.user_ns if self.shell is not None else {}
@@ -86,12 +102,11 @@ class NotebookHost:
             if not name:
                 continue
             if name not in namespace:
-                raise UsageError(f"no variable named {name!r} in the notebook")
+                raise UsageError(f"no variable named {name!r} {self.where}")
             value = namespace[name]
             if not is_frame(value):
                 raise UsageError(
-                    f"{name!r} is a {type(value).__name__}, not a pandas or polars "
-                    "DataFrame or Series"
+                    f"{name!r} is {kind_of(value)}, not a pandas or polars DataFrame or Series"
                 )
             chosen[name] = value
         if not chosen:
@@ -116,9 +131,9 @@ class NotebookHost:
             if not name:
                 continue
             if name not in namespace:
-                raise UsageError(f"--tools: no function named {name!r} in the notebook")
+                raise UsageError(f"--tools: no function named {name!r} {self.where}")
             if not callable(namespace[name]):
-                raise UsageError(f"--tools: {name!r} is a {type(namespace[name]).__name__}")
+                raise UsageError(f"--tools: {name!r} is {kind_of(namespace[name])}, not a function")
             found.append(namespace[name])
         return found
 

@@ -113,6 +113,8 @@ def insert_code(
         return Insertion(count, count, message, shown=True)
     shell.set_next_input(_joined(blocks, first_line), replace=False)
     count_text = f"{count} code blocks" if count > 1 else "1 code block"
+    if getattr(shell, "kernel", None) is None:  # a terminal: the next prompt is pre-filled
+        return Insertion(count, 1, f"Put {count_text} in the next prompt: review before running.")
     return Insertion(
         count,
         1,

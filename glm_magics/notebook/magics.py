@@ -12,6 +12,7 @@ one; the traits and the session's settings follow each other both ways.
 
 from __future__ import annotations
 
+import difflib
 import shlex
 from typing import Any
 
@@ -85,20 +86,27 @@ class GLMMagics(Magics):
 
     # -- the magics -------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_arguments(name="%glm")  # the help's usage line then reads %%glm
     @argument("-m", "--model", help="model id for this cell (default: setting, $GLM_MODEL)")
     @argument("-t", "--temperature", type=float, help="sampling temperature, 0-1")
     @argument("--top-p", type=float, help="nucleus sampling, 0.01-1")
     @argument("--max-tokens", type=int, help="longest answer, 1-131072 tokens")
     @argument("--stop", help="stop sequence")
     @argument("--no-sample", action="store_true", help="greedy decoding (do_sample=false)")
-    @argument("--think", dest="thinking", action="store_const", const=True, default=None)
+    @argument(
+        "--think",
+        dest="thinking",
+        action="store_const",
+        const=True,
+        default=None,
+        help="turn the model's reasoning on for this cell",
+    )
     @argument(
         "--no-think",
         dest="thinking",
         action="store_const",
         const=False,
-        help="--think / --no-think: turn the model's reasoning on or off",
+        help="turn the model's reasoning off for this cell",
     )
     @argument("-s", "--system", help="system prompt for this cell")
     @argument("-o", "--out", metavar="NAME", help="store the ChatResult in variable NAME")
@@ -156,8 +164,9 @@ class GLMMagics(Magics):
         """Send the cell to GLM; its reasoning and answer stream below.
 
         Consecutive cells form one conversation until ``--new`` or ``%glm reset``.
-        As a line magic: ``%glm help|config|key|models|history|reset`` or
-        ``%glm PROMPT`` (a one-line question with the current settings).
+        As a line magic: ``%glm PROMPT`` (a one-line question with the current
+        settings) or a command: help, config, key, models, history, reset, context,
+        fix, panel, usage, cassette (``%glm help`` says what each does).
         """
         try:
             self._run(line, cell)
@@ -323,4 +332,15 @@ def _parse_options(magic: Any, line: str) -> Any:
         argv = shlex.split(line)
     except ValueError as exc:
         raise UsageError(f"could not read the options ({exc}): check the quotes") from None
-    return magic.parser.parse_args(argv)
+    parser = magic.parser
+    try:
+        return parser.parse_args(argv)
+    except UsageError as exc:
+        message = str(exc)
+        if message.startswith("unrecognized arguments: "):
+            unknown = message.removeprefix("unrecognized arguments: ").split()[0]
+            options = [o for action in parser._actions for o in action.option_strings]
+            close = difflib.get_close_matches(unknown.split("=")[0], options, n=1, cutoff=0.75)
+            hint = f": did you mean {close[0]}?" if close else ""
+            message = f"unknown option {unknown}{hint}"
+        raise UsageError(f"{message} (`%%glm?` lists every option)") from None

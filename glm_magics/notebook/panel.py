@@ -314,10 +314,8 @@ class ControlPanel:
                 self._say_error(describe(exc, self.session.scrub))
             self.last_result = self.session.last_result
         else:
-            self.last_result = result
-            if result.interrupted and cancel.is_set():
-                self._say("Stopped: the answer above is partial.")
-            elif result.finish_reason in ("stop", "length") and self._asked == self.prompt.value:
+            self.last_result = result  # a stop is said once, under the answer, by the view
+            if result.finish_reason in ("stop", "length") and self._asked == self.prompt.value:
                 self.prompt.value = ""  # answered, and nothing new was typed meanwhile
         finally:
             self._set_running(False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from IPython.core.error import UsageError
 
+from glm_magics.display.text_forms import line_html
 from glm_magics.errors import GLMError
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def describe(exc: BaseException, scrub: Callable[[str], str]) -> str:
 
 def note(text: str, style: str, css_class: str = "glm-panel-note") -> str:
     """``text`` escaped in a styled line."""
-    return f'<div class="{css_class}" style="{style}">{html.escape(text)}</div>'
+    return f'<div class="{css_class}" style="{style}">{line_html(text)}</div>'
 
 
 def cut(text: str, limit: int) -> str:

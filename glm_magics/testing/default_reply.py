@@ -15,10 +15,18 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from glm_magics.testing.demo_code import FIX_REQUEST, code_for, error_name, fixed_cell
 from glm_magics.testing.replies import Reply, ToolCallSpec
 from glm_magics.testing.validation import SEARCH_FIELDS
 
-__all__ = ["NOTICE", "SCHEMA_MARKER", "default_reply", "last_user_text", "search_results"]
+__all__ = [
+    "NOTICE",
+    "SCHEMA_MARKER",
+    "default_reply",
+    "last_user_text",
+    "question_of",
+    "search_results",
+]
 
 NOTICE = "**This is the local test server, not the model.**"
 SCHEMA_MARKER = "JSON schema:"
@@ -31,92 +39,6 @@ _CODE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _QUOTE_LIMIT = 200
-
-# (trigger words, function source); the first template whose words occur wins.
-_TEMPLATES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        ("plot", "chart", "graph", "histogram", "visuali"),
-        '''import matplotlib.pyplot as plt
-
-
-def plot_values(values: list[float], title: str = "Values") -> None:
-    """Draw ``values`` as a line with markers."""
-    fig, ax = plt.subplots()
-    ax.plot(range(len(values)), values, marker="o")
-    ax.set_title(title)
-    ax.set_xlabel("index")
-    ax.set_ylabel("value")
-    plt.show()
-
-
-plot_values([1, 4, 9, 16, 25], title="Squares")''',
-    ),
-    (
-        ("fibonacci", "fib"),
-        '''def fibonacci(n: int) -> list[int]:
-    """Return the first ``n`` Fibonacci numbers."""
-    numbers: list[int] = []
-    a, b = 0, 1
-    for _ in range(n):
-        numbers.append(a)
-        a, b = b, a + b
-    return numbers
-
-
-print(fibonacci(10))''',
-    ),
-    (
-        ("prime",),
-        '''def primes_up_to(limit: int) -> list[int]:
-    """Return the primes up to ``limit`` with the sieve of Eratosthenes."""
-    is_prime = [True] * (limit + 1)
-    is_prime[:2] = [False] * min(2, limit + 1)
-    for n in range(2, int(limit**0.5) + 1):
-        if is_prime[n]:
-            is_prime[n * n :: n] = [False] * len(range(n * n, limit + 1, n))
-    return [n for n, prime in enumerate(is_prime) if prime]
-
-
-print(primes_up_to(30))''',
-    ),
-    (
-        ("sort", "order", "rank"),
-        '''def sort_by_length(words: list[str]) -> list[str]:
-    """Sort ``words`` by length, then alphabetically."""
-    return sorted(words, key=lambda word: (len(word), word))
-
-
-print(sort_by_length(["pear", "fig", "banana", "kiwi"]))''',
-    ),
-    (
-        ("csv", "dataframe", "pandas", "table", "mean", "average", "statistic", "data"),
-        '''import statistics
-
-
-def summarize(values: list[float]) -> dict[str, float]:
-    """Return count, mean, median and standard deviation of ``values``."""
-    return {
-        "count": len(values),
-        "mean": statistics.fmean(values),
-        "median": statistics.median(values),
-        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
-    }
-
-
-print(summarize([3.0, 1.5, 4.0, 1.0, 5.5]))''',
-    ),
-)
-
-_FALLBACK_TEMPLATE = '''from collections import Counter
-
-
-def word_frequencies(text: str, top: int = 5) -> list[tuple[str, int]]:
-    """Return the ``top`` most common words of ``text``, lower-cased."""
-    words = [word.strip(".,;:!?\\"'()").lower() for word in text.split()]
-    return Counter(word for word in words if word).most_common(top)
-
-
-print(word_frequencies({prompt!r}))'''
 
 
 def _texts(body: Any, role: str) -> list[str]:
@@ -140,19 +62,39 @@ def last_user_text(body: Any) -> str:
     return texts[-1] if texts else ""
 
 
+_CONTEXT_SEPARATOR = "\n\n---\n\n"  # glm_magics.context.prompt puts it after DataFrames
+
+
+def question_of(prompt: str) -> str:
+    """The question in a user message: without the DataFrame summaries attached before it."""
+    before, separator, question = prompt.rpartition(_CONTEXT_SEPARATOR)
+    return question if separator and before.startswith(("DataFrame `", "Series `")) else prompt
+
+
+def _fix_reply(source: str, error: str) -> Reply:
+    name = error_name(error)
+    lines = [
+        NOTICE + f" It cannot explain the `{name}`, so here is the cell again, guarded so "
+        "that it runs and reports the error instead of stopping.",
+        "",
+        "```python",
+        fixed_cell(source, error),
+        "```",
+        "",
+        "Point the client at the real GLM-4.7-Flash endpoint, with an API key, for a real fix.",
+    ]
+    reasoning = (
+        f"This request reached the local GLM test server, which runs no model. It asks to fix "
+        f"a cell that raised {name}; the canned answer returns the cell, guarded."
+    )
+    return Reply(text="\n".join(lines), reasoning=reasoning)
+
+
 def _cut(text: str, limit: int) -> str:
     text = text.strip()
     if len(text) <= limit:
         return text
     return text[:limit].rstrip() + "…"
-
-
-def _code_for(prompt: str) -> str:
-    lowered = prompt.lower()
-    for words, source in _TEMPLATES:
-        if any(word in lowered for word in words):
-            return source
-    return _FALLBACK_TEMPLATE.format(prompt=_cut(prompt, 60))
 
 
 def _search(body: Any) -> dict[str, Any] | None:
@@ -316,6 +258,17 @@ def _sources_for(body: Any, prompt: str) -> list[dict[str, str]]:
     return search_results(prompt, min(wanted, 5))
 
 
+def _code_only(body: Any) -> bool:
+    """Whether a system message asks for code only (``%%glm --code``)."""
+    return any("code only" in text.lower() for text in _texts(body, "system"))
+
+
+def _inert(line: str) -> str:
+    """A quoted line that cannot open or close a code fence in the answer."""
+    stripped = line.lstrip()
+    return "\\" + line if stripped.startswith(("```", "~~~")) else line
+
+
 def default_reply(body: Any) -> Reply:
     """The deterministic demo answer to a chat request ``body``.
 
@@ -349,7 +302,11 @@ def default_reply(body: Any) -> Reply:
             return Reply(text=json.dumps(answer), reasoning=reasoning)
         answer = {"notice": "local test server, not the model", "you_asked": _cut(prompt, 120)}
         return Reply(text=json.dumps(answer), reasoning="JSON mode: one object.")
-    wants_code = bool(_CODE_WORDS.search(prompt))
+    fix = FIX_REQUEST.search(prompt)
+    if fix is not None:
+        return _fix_reply(fix.group("source"), fix.group("error"))
+    prompt = question_of(prompt)
+    wants_code = bool(_CODE_WORDS.search(prompt)) or _code_only(body)
     quoted = _cut(prompt, _QUOTE_LIMIT)
     reasoning = (
         "This request reached the local GLM test server, which runs no model. "
@@ -365,12 +322,12 @@ def default_reply(body: Any) -> Reply:
     ]
     if quoted:
         lines += ["You asked:", ""]
-        lines += [f"> {line}" if line else ">" for line in quoted.splitlines()]
+        lines += [f"> {_inert(line)}" if line else ">" for line in quoted.splitlines()]
     else:
         lines.append("The request had no user message.")
     if wants_code:
         lines += ["", "Here is a small, real function to try code rendering with:", ""]
-        lines += ["```python", _code_for(prompt), "```"]
+        lines += ["```python", code_for(prompt), "```"]
     sources = _sources_for(body, prompt)
     if _search(body) is not None:
         lines += ["", "A web search was requested: stand-in sources (none searched) [1]."]

@@ -156,9 +156,10 @@ class Connection:
             headers["Authorization"] = f"Bearer {key.reveal()}"
         elif urlsplit(self.base_url).hostname not in _LOCAL_HOSTS:
             raise ConfigurationError(
-                f"No API key: set the {self.key_env} environment variable, run "
-                "`%glm key` to type it (kept in memory only), or point base_url at a "
-                "local server."
+                f"No API key. Either give one: `%glm key` (typed, kept in memory only) or "
+                f"the {self.key_env} environment variable; or work offline: start "
+                "`python -m glm_magics.testing` and run `%glm config base_url=` with the "
+                "URL it prints."
             )
         return headers
 

@@ -49,6 +49,7 @@ __all__ = [
     "KNOWN_MODELS",
     "LOCAL_LIMITS",
     "MODEL_ENV",
+    "MODEL_NOTES",
     "PRESETS",
     "UNKNOWN_LIMITS",
     "ZAI_ONLY_FIELDS",
@@ -75,6 +76,12 @@ KNOWN_MODELS = (
     "glm-4.5-air",
     "glm-4.5-flash",
 )
+
+#: What ``%glm models`` says beside a model id it knows.
+MODEL_NOTES = {
+    "glm-4-7-flash": "GLM-4.7-Flash: the default service's id, use this one there",
+    "glm-4.7-flash": "GLM-4.7-Flash: Z.ai's id (preset=zai), and the name answers report",
+}
 
 #: Assumed for a hosted service until it publishes its limits: a conservative pace.
 HOSTED_LIMITS = Limits(requests_per_minute=50, concurrency=4)
