@@ -221,6 +221,8 @@ def test_code_on_the_demo_server_is_runnable_and_the_quote_is_the_question(
     offered = session.shell.rl_next_input
     assert offered and "```" not in offered and "…" not in offered
     exec(compile(offered, "<offered>", "exec"), {})
-    answer = session.magics.session.last_result.text
+    last = session.magics.session.last_result
+    assert last is not None
+    answer = last.text
     assert "> Sum the totals by region" in answer
     assert "DataFrame `sales`" not in answer  # the summary went to the model, not the quote

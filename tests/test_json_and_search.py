@@ -44,7 +44,7 @@ def test_json_mode_sends_response_format_and_parses(session: Session) -> None:
     html = session.publisher.final_html()
     assert "Valid JSON (dict with 2 entries)" in html and "glm-error" not in html
     assert '<pre class="glm-json"' in html  # shown as JSON, not as prose
-    assert "--jp-mirror-editor-property-color" in html and "--jp-mirror-editor-number-color" in html
+    assert '<span class="glm-p">' in html and '<span class="glm-m">545000</span>' in html
     assert html.count('class="glm-answer"') == 1
 
 
@@ -52,8 +52,8 @@ def test_a_json_answer_is_escaped_and_coloured_by_token() -> None:
     page = json_html('{\n  "<b>x</b>": "<script>alert(1)</script>",\n  "n": [1.5, true, null]\n}')
     assert "<script" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count("--jp-mirror-editor-keyword-color") == 2  # true and null
-    assert page.count("--jp-mirror-editor-number-color") == 1
+    assert page.count('<span class="glm-k">') == 2  # true and null
+    assert page.count('<span class="glm-m">') == 1
     text = re.sub(r"<[^>]+>", "", page)
     assert html.unescape(text).startswith('{\n  "<b>x</b>": "<script>')  # the text is intact
 

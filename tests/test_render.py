@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from glm_magics.display.markdown import PRE_STYLE, IncrementalMarkdown, render_markdown
+from glm_magics.display.highlight import highlight_code_blocks
+from glm_magics.display.markdown import (
+    CODE_STYLE,
+    PRE_STYLE,
+    IncrementalMarkdown,
+    render_markdown,
+)
 from glm_magics.display.notebook_view import NotebookView
 from glm_magics.display.plain_view import PlainView
 from tests.conftest import RecordingPublisher
@@ -164,6 +170,11 @@ def unwrap_answer(page: str) -> str:
     page = page[page.index(prefix) :]  # after the reasoning's <details>, if any
     assert page.endswith(suffix)
     return page[len(prefix) : -len(suffix)]
+
+
+def whole_render(answer: str) -> str:
+    """The HTML of a finished answer: one render of it all, its code coloured."""
+    return highlight_code_blocks(render_markdown(answer))
 
 
 def final_output(sink: RecordingSink) -> dict[str, str]:
@@ -412,7 +423,7 @@ def test_zero_min_interval_redraws_every_tick() -> None:
     view, sink = make_view(min_interval=0)
     stream(view, sink, text="# Title\n\nOne paragraph.\n\n- a list\n")
     view.finish("done")
-    assert final_answer(sink) == render_markdown("# Title\n\nOne paragraph.\n\n- a list\n")
+    assert final_answer(sink) == whole_render("# Title\n\nOne paragraph.\n\n- a list\n")
 
 
 def test_updates_respect_min_interval() -> None:
@@ -436,15 +447,15 @@ def test_long_mixed_answer_is_linear_and_renders_like_the_whole_document() -> No
     stream(view, sink, text=answer)
     view.finish("done")
     # Live: at most 2.5 bytes per character; then the whole answer once more, in
-    # three forms (HTML, markdown, text), for every frontend that reads it whole.
+    # three forms (HTML with its code coloured, markdown, text), for every reader.
     ratio = sink.bytes / len(answer.encode())
-    assert ratio <= 6.5, ratio
+    assert ratio <= 7.5, ratio
     whole = sum(len(value.encode()) for value in final_output(sink).values())
     live = (sink.bytes - whole) / len(answer.encode())
     assert live <= 3.0, live
     per_second = len(sink.messages) / sink.clock.now
     assert per_second <= 20, per_second
-    assert final_answer(sink) == render_markdown(answer)
+    assert final_answer(sink) == whole_render(answer)
     streamed = text_content(live_answer(sink)).replace("\n", "")
     assert text_content(render_markdown(answer)).replace("\n", "").startswith(streamed)
     answer_ids = sink.ids_with('class="glm-answer"')
@@ -472,13 +483,13 @@ def test_single_long_code_fence_is_linear_and_keeps_the_code() -> None:
     stream(view, sink, text=answer)
     view.finish("done")
     ratio = sink.bytes / len(answer.encode())
-    assert ratio <= 6.5, ratio
+    assert ratio <= 7.5, ratio
     html = live_answer(sink)
     whole = text_content(render_markdown(answer)).replace("\n", "")
     assert whole.startswith(text_content(html).replace("\n", ""))
     assert len(text_content(html)) > 0.9 * len(whole)
     assert html.count("<pre") > 10  # the fence was streamed in pieces
-    assert final_answer(sink) == render_markdown(answer)  # and is one block at the end
+    assert final_answer(sink) == whole_render(answer)  # and is one block at the end, coloured
     times = sorted({m.time for m in sink.messages})
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) < 1.0, max(gaps)  # and it kept moving while it streamed
@@ -577,7 +588,7 @@ def test_late_reference_definition_is_resolved_at_the_end() -> None:
     view, sink = make_view()
     stream(view, sink, text=answer)
     view.finish("done")
-    assert final_answer(sink) == render_markdown(answer)
+    assert final_answer(sink) == whole_render(answer)
     assert '<a href="https://example.com">the docs</a>' in final_answer(sink)
 
 
@@ -640,7 +651,7 @@ def test_the_whole_answer_shown_at_the_end_is_the_whole_render(document: str) ->
         view.text(char)
         view.tick()
     view.finish("done")
-    assert final_answer(sink) == render_markdown(document.replace("\r\n", "\n"))
+    assert final_answer(sink) == whole_render(document)
 
 
 @pytest.mark.parametrize("document", TRICKY_DOCUMENTS)
@@ -689,7 +700,7 @@ def test_open_fence_is_not_reparsed_for_every_line() -> None:
     assert checks == 0 and doc.in_fence
     doc.append("```\n")
     assert doc.worth_splitting()
-    assert doc.split().startswith(f'<pre style="{PRE_STYLE}"><code>line 0\n')
+    assert doc.split().startswith(f'<pre style="{PRE_STYLE}"><code style="{CODE_STYLE}">line 0\n')
     assert doc.tail == ""
 
 
@@ -797,3 +808,33 @@ def test_backticked_parts_of_a_message_show_as_code() -> None:
     assert "`" not in text_content(page)
     for message in sink.messages:
         assert_no_live_html(message.data["text/html"])
+
+
+def test_a_finished_answers_code_is_coloured_and_stays_text() -> None:
+    from pathlib import Path
+
+    from glm_magics.display.highlight import CLASSES
+
+    answer = (
+        "```python\n@cache\ndef f(x):\n    return len(x) + 1  # '</code></pre><script>'\n```\n\n"
+        "```\n<b>no language</b>\n```\n\n```klingon\nqapla'\n```\n"
+    )
+    view, sink = make_view()
+    view.text(answer)
+    view.tick()
+    view.finish("done")
+    page = final_answer(sink)
+    assert '<span class="glm-k">def</span> <span class="glm-d">f</span>' in page
+    assert '<span class="glm-b">len</span>' in page and '<span class="glm-a">@cache</span>' in page
+    assert (
+        '<span class="glm-c"># &#x27;&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;&#x27;</span>' in page
+    )
+    assert "&lt;b&gt;no language&lt;/b&gt;" in page and ">qapla'\n</code>" in page  # plain
+    assert_no_live_html(page)
+    assert text_content(page) == text_content(render_markdown(answer))  # same text, coloured
+    live = [m.data["text/html"] for m in sink.messages[:-3]]
+    assert not any("glm-k" in html for html in live)  # coloured once, when shown whole
+    css = (Path(__file__).parents[1] / "glm_magics/frontend/style/index.css").read_text()
+    for name in CLASSES:  # the extension's stylesheet colours every class the kernel sends
+        assert f".{name} {{" in css, name
+    assert "background: none" in css and "--jp-cell-editor-background" in css

@@ -36,6 +36,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 __all__ = [
+    "CODE_STYLE",
     "PRE_STYLE",
     "BlockLines",
     "IncrementalMarkdown",
@@ -148,13 +149,19 @@ def render_markdown(text: str) -> str:
     return _style_code(result)
 
 
-PRE_STYLE = "background:var(--jp-layout-color2,#f3f4f6);padding:0.5em 0.75em;border-radius:3px"
+PRE_STYLE = (
+    "background:var(--jp-cell-editor-background,#f5f5f5);padding:0.5em 0.75em;"
+    "border-radius:4px;overflow-x:auto;line-height:1.4"
+)
+"""A code block's style: one background for the block, the theme's code cell colour."""
+CODE_STYLE = "background:none;padding:0;white-space:pre"
+"""Inside a block, the code has no background of its own (else each line gets one)."""
 
 
 def _style_code(html: str) -> str:
-    """Give code blocks a background. Raw HTML from the model is escaped by the
-    renderer, so every ``<pre>`` in ``html`` is one of ours."""
-    return html.replace("<pre>", f'<pre style="{PRE_STYLE}">')
+    """Give code blocks one background. Raw HTML from the model is escaped by the
+    renderer, so every ``<pre><code`` in ``html`` is one of ours."""
+    return html.replace("<pre><code", f'<pre style="{PRE_STYLE}"><code style="{CODE_STYLE}"')
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -335,12 +342,14 @@ class IncrementalMarkdown:
 
     def _patch_fence(self, html: str, *, last: bool = True) -> str:
         """Let the ``<pre>`` pieces of one fence split by :meth:`split_fence` sit flush."""
-        if (self._continued or not last) and html.startswith("<pre>"):
+        opening = "<pre><code"
+        if (self._continued or not last) and html.startswith(opening):
             style = "".join(
                 f";{prop}-{side}:0"
                 for side, keep in (("top", not self._continued), ("bottom", last))
                 if not keep
                 for prop in ("margin", "padding")
             )
-            html = f'<pre style="{PRE_STYLE}{style}">{html[5:]}'
+            code = f'<code style="{CODE_STYLE}"'
+            html = f'<pre style="{PRE_STYLE}{style}">{code}{html[len(opening) :]}'
         return _style_code(html)

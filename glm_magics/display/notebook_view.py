@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from glm_magics.display.highlight import highlight_code_blocks
 from glm_magics.display.markdown import render_markdown
 from glm_magics.display.markdown_column import MarkdownColumn
 from glm_magics.display.publisher import Publisher
@@ -353,6 +354,7 @@ class NotebookView(StreamView):
             answer, markdown = self._json, f"```json\n{self._json}\n```"
         else:
             body, markdown = answer_forms(answer, self._answer.whole_html())
+            body = highlight_code_blocks(body)
             if answer.strip():
                 page += _wrap_answer(body)
         if not page:
