@@ -412,3 +412,19 @@ def test_new_connection_settings_do_not_cut_a_running_answer(
         assert result is not None and result.finish_reason == "stop"  # ...this one finished
     finally:
         session.magics.session.settings.timeout = 300.0
+
+
+def test_a_widget_echoing_its_stand_in_sets_nothing(session: Session, panel: ControlPanel) -> None:
+    """A browser's slider sends back the value it shows when it renders (rounded by its
+    step): for an unset setting that is not a choice, and the row says so."""
+    settings = session.magics.session.settings
+    settings.top_p = None
+    note = panel._binding.rows["top_p"].children[1]  # type: ignore[attr-defined]
+    assert "service default" in note.value
+    panel.fields["top_p"].value = 0.9500000000000001  # the echo of the shown 0.95
+    assert settings.top_p is None and "service default" in note.value
+    panel.fields["top_p"].value = 0.8  # a real move
+    assert settings.top_p == 0.8 and note.value == ""
+    session.line("config top_p=none")
+    assert settings.top_p is None and "service default" in note.value
+    assert panel.fields["top_p"].value == 0.95  # the stand-in shows again

@@ -106,7 +106,7 @@ class ControlPanel:
         self.refresh_button = self._button("Refresh", "refresh", self.refresh_frames)
         self.preview = widgets.HTML()
         self.history = widgets.HTML()
-        settings_box = [w for name, w in self.fields.items() if name != "rows"]
+        settings_box = [row for name, row in self._binding.rows.items() if name != "rows"]
         frames_box = [self.frames, self.fields["rows"], self.refresh_button, self.preview]
         self.sections = widgets.Accordion(
             children=[

@@ -6,8 +6,10 @@ field, a checkbox, or a dropdown of its choices ("service default / on / off" fo
 yes-or-no setting that may be left unset). A widget change sets the session's
 setting (its validation applies and the next ``%%glm`` uses it); a setting changed
 anywhere else (``%glm config``, ``%config``) moves the widget. An unset setting
-(``None``: the service's default) shows the documented default and stays unset until
-the user moves that widget.
+(``None``: the service's default) shows the documented default, marked "service
+default" beside it (:attr:`SettingsBinding.rows`), and stays unset until the user moves
+that widget: the value a browser's widget sends back when it renders (a slider echoes
+what it shows) is never taken for a choice.
 """
 
 from __future__ import annotations
@@ -28,15 +30,23 @@ __all__ = ["PANEL_SETTINGS", "SettingsBinding"]
 _WIDE = {"description_width": "7em"}
 _UNSET = "default"
 _YES_NO = {_UNSET: None, "on": True, "off": False}
+_DEFAULT_NOTE = (
+    '<span class="glm-panel-default" style="color:#6b7280;font-size:0.85em;'
+    'white-space:nowrap">service default</span>'
+)
 
 
 @dataclass(frozen=True)
 class _Field:
-    """How one setting shows: the widget, and the conversions both ways."""
+    """How one setting shows: the widget, and the conversions both ways.
+
+    ``stands_in``: the widget shows a stand-in value while the setting is unset.
+    """
 
     make: Callable[[], widgets.ValueWidget]
     to_widget: Callable[[Any], Any]
     to_setting: Callable[[Any], Any]
+    stands_in: bool = False
 
 
 PANEL_SETTINGS = tuple(name for name, info in SETTINGS.items() if info.spec.label)
@@ -70,6 +80,7 @@ def _field(info: SettingInfo, current_model: Callable[[], str]) -> _Field:
                 ),
                 or_default,
                 int,
+                info.optional,
             )
         digits = max(0, len(f"{step:g}".partition(".")[2]))
         return _Field(
@@ -83,6 +94,7 @@ def _field(info: SettingInfo, current_model: Callable[[], str]) -> _Field:
             ),
             or_default,
             lambda value: round(float(value), digits),
+            info.optional,
         )
     if spec.widget == "number" and spec.range is not None:
         bounds = spec.range
@@ -92,6 +104,7 @@ def _field(info: SettingInfo, current_model: Callable[[], str]) -> _Field:
             ),
             or_default,
             int,
+            info.optional,
         )
     if spec.widget == "checkbox":
         if info.optional:  # unset counts as on, as the service's default does
@@ -162,6 +175,19 @@ class SettingsBinding:
             widget.value = value
             self.widgets[name] = widget
         self._widgets = self.widgets
+        self._notes = {
+            name: widgets.HTML(layout=widgets.Layout(width="auto"))
+            for name, field in self._fields.items()
+            if field.stands_in
+        }
+        self.rows: dict[str, widgets.Widget] = {
+            name: widgets.HBox([widget, self._notes[name]]) if name in self._notes else widget
+            for name, widget in self.widgets.items()
+        }
+        """What the panel lays out per setting: the widget, with its "service default"
+        note where the widget shows a stand-in for an unset setting."""
+        for name in self._notes:
+            self._mark(name)
         self._on_error = on_error
         self._local = threading.local()  # which thread is copying a value across
         self._handlers: list[tuple[str, Callable[[dict[str, Any]], None]]] = []
@@ -200,6 +226,12 @@ class SettingsBinding:
     def _from_settings(self, change: Change) -> None:
         if change.name in self._widgets and not self._busy():
             self._show(change.name, change.new)
+        if change.name in self._notes:
+            self._mark(change.name)
+
+    def _mark(self, name: str) -> None:
+        unset = getattr(self._settings, name) is None
+        self._notes[name].value = _DEFAULT_NOTE if unset else ""
 
     def _show(self, name: str, value: Any) -> None:
         widget = self._widgets[name]
@@ -213,9 +245,16 @@ class SettingsBinding:
         def handler(change: dict[str, Any]) -> None:
             if self._busy():
                 return
+            field = self._fields[name]
             try:
+                value = field.to_setting(change["new"])
+                echoed = value == field.to_setting(field.to_widget(None))
+                if field.stands_in and echoed and getattr(self._settings, name) is None:
+                    return  # the stand-in echoed back by the page: not a choice
                 with self._quiet():
-                    setattr(self._settings, name, self._fields[name].to_setting(change["new"]))
+                    setattr(self._settings, name, value)
+                if name in self._notes:
+                    self._mark(name)
             except GLMError as exc:
                 self._on_error(str(exc))
                 self._show(name, getattr(self._settings, name))

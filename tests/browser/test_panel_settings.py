@@ -1,0 +1,52 @@
+"""The control panel's settings in JupyterLab: showing them sets nothing.
+
+The browser's widgets send their values back when they render (a slider echoes the
+value it shows); a setting left to the service's default must stay unset, and say so,
+until the user moves its widget.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.notebook_page import OpenNotebook, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+SETUP = """\
+%load_ext glm_magics
+from glm_magics.testing import LocalGLMServer
+server = LocalGLMServer().start()
+%glm config base_url={server.base_url}"""
+SHOW = "%glm config temperature top_p max_tokens"
+UNSET = "None (not sent: the service's default applies)"
+
+
+def test_showing_the_panel_changes_no_setting(open_in_lab: OpenNotebook) -> None:
+    nb = open_in_lab("panel_settings.ipynb", [SETUP, "%glm panel", SHOW])
+    nb.run(0)
+    nb.run(1)
+    panel = nb.cell(1).locator(".glm-panel")
+    expect(panel).to_be_visible(timeout=30_000)
+    panel.get_by_text("Settings", exact=True).click()  # every widget renders and echoes
+    top_p = panel.locator(".widget-slider", has_text="top_p")
+    expect(top_p).to_be_visible()
+    nb.page.wait_for_timeout(1500)
+    nb.run(2)
+    shown = nb.cell(2).locator(".jp-OutputArea-output").inner_text()
+    for name in ("temperature", "top_p", "max_tokens"):
+        assert f"{name:<16} {UNSET}" in shown, shown
+    notes = panel.locator(".glm-panel-default")
+    expect(notes.first).to_be_visible()
+    assert notes.count() >= 3  # temperature, top-p, max tokens at least
+    save_screenshot(nb.page, "panel-settings-unset")
+
+    top_p.locator(".ui-slider-handle, .noUi-handle").first.click()
+    nb.page.keyboard.press("ArrowLeft")  # the user moves it: now it is set
+    nb.page.wait_for_timeout(1000)
+    nb.run(2)
+    shown = nb.cell(2).locator(".jp-OutputArea-output").inner_text()
+    assert "top_p            0.94" in shown, shown
+    assert f"temperature      {UNSET}" in shown, shown
+    expect(top_p.locator("xpath=..").locator(".glm-panel-default")).to_have_count(0)
