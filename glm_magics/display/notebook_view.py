@@ -322,9 +322,9 @@ class NotebookView(StreamView):
         self._finalized = True
         self._started = True
         self._notice = None
-        self._reasoning.clear()  # the live displays give way to the whole answer
+        self._show_answer()  # first, so the page never shows less than it did
+        self._reasoning.clear()  # then the live displays give way to the whole answer
         self._answer.clear()
-        self._show_answer()
         self._ensure_top()
         assert self._top_id is not None
         top = self._top_html()

@@ -38,6 +38,7 @@ from glm_magics.notebook.panel_output import (
     history_html,
     note,
     preview_html,
+    stretched,
 )
 from glm_magics.notebook.panel_settings import SettingsBinding
 from glm_magics.wire.presets import KNOWN_MODELS
@@ -76,7 +77,7 @@ class ControlPanel:
 
         self.prompt = widgets.Textarea(
             placeholder="Ask GLM… (Shift+Enter sends)",
-            layout=widgets.Layout(width="100%", height="6em"),
+            layout=stretched(height="6em"),
         )
         self.prompt.add_class("glm-panel-prompt")
         self.send_button = self._button("Send", "paper-plane", self.send, style="primary")
@@ -90,7 +91,7 @@ class ControlPanel:
         self.output = widgets.VBox()
         self.output.add_class("glm-panel-output")
         self._sink = WidgetSink(self.output)
-        self.copy_box = widgets.Textarea(layout=widgets.Layout(width="100%", display="none"))
+        self.copy_box = widgets.Textarea(layout=stretched(display="none"))
 
         self._binding = SettingsBinding(
             self.session.settings,
@@ -100,9 +101,7 @@ class ControlPanel:
         self.fields = self._binding.widgets
         """The settings widgets by setting name (``fields["temperature"]``...)."""
         self.models_note = widgets.HTML()
-        self.frames = widgets.SelectMultiple(
-            description="DataFrames", rows=4, layout=widgets.Layout(width="100%")
-        )
+        self.frames = widgets.SelectMultiple(description="DataFrames", rows=4, layout=stretched())
         self.refresh_button = self._button("Refresh", "refresh", self.refresh_frames)
         self.preview = widgets.HTML()
         self.history = widgets.HTML()
@@ -368,7 +367,12 @@ class ControlPanel:
     def _button(
         self, label: str, icon: str, action: Callable[[], object], style: str = ""
     ) -> widgets.Button:
-        button = widgets.Button(description=label, icon=icon, button_style=style)
+        button = widgets.Button(
+            description=label,
+            icon=icon,
+            button_style=style,
+            layout=widgets.Layout(width="auto", min_width="8em"),  # the label never cut off
+        )
         button.on_click(self._guard(action))
         return button
 

@@ -34,6 +34,7 @@ __all__ = [
     "history_html",
     "note",
     "preview_html",
+    "stretched",
 ]
 
 ERROR_STYLE = "color:#b91c1c"
@@ -83,6 +84,12 @@ class WidgetSink:
             self.box.children = ()
         for item in items:
             item.close()
+
+
+def stretched(**extra: str) -> widgets.Layout:
+    """A layout as wide as the panel, margins included (``width: 100%`` adds them on top
+    of the width, and the panel would scroll sideways)."""
+    return widgets.Layout(width="auto", align_self="stretch", **extra)
 
 
 def all_widgets(root: widgets.Widget) -> list[widgets.Widget]:

@@ -24,6 +24,7 @@ import ipywidgets as widgets
 
 from glm_magics.core.settings import SETTINGS, Change, SettingInfo, Settings
 from glm_magics.errors import GLMError
+from glm_magics.notebook.panel_output import stretched
 
 __all__ = ["PANEL_SETTINGS", "SettingsBinding"]
 
@@ -134,7 +135,7 @@ def _field(info: SettingInfo, current_model: Callable[[], str]) -> _Field:
             lambda value: value,
         )
     make_text = widgets.Textarea if spec.widget == "textarea" else widgets.Text
-    layout = widgets.Layout(width="100%") if spec.widget == "textarea" else None
+    layout = stretched() if spec.widget == "textarea" else None
     return _Field(
         lambda: make_text(
             description=label,

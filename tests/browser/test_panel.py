@@ -138,7 +138,9 @@ def test_stop_ends_a_slow_stream(panel_nb: NotebookPage) -> None:
     final = wait_until(nb, "finished")
     print(f"Stop click to status line in the page: {time.monotonic() - clicked:.2f} s")
     assert "finish: interrupted" in final.status, final
-    expect(panel(nb).locator(".glm-panel-message")).to_contain_text("Stopped")
+    stopped = panel(nb).locator(".glm-warning")  # said once, under the partial answer
+    expect(stopped).to_have_text("⚠ Stopped: the answer above is partial.")
+    expect(panel(nb).get_by_text("Stopped", exact=False)).to_have_count(1)
     nb.page.wait_for_timeout(1000)
     assert nb.output_state(PANEL).answer == final.answer, "the answer grew after Stop"
     assert "word1499" not in final.answer

@@ -50,3 +50,37 @@ def test_showing_the_panel_changes_no_setting(open_in_lab: OpenNotebook) -> None
     assert "top_p            0.94" in shown, shown
     assert f"temperature      {UNSET}" in shown, shown
     expect(top_p.locator("xpath=..").locator(".glm-panel-default")).to_have_count(0)
+
+
+# Every element of the panel whose content is wider than its box (a scrollbar or a
+# clipped label), by class and text.
+_OVERFLOW_JS = """(panel) => Array.from(panel.querySelectorAll('*'))
+    .filter((el) => {
+        const style = getComputedStyle(el);
+        if (style.display === 'none' || el.clientWidth === 0) return false;
+        const clips = ['auto', 'scroll', 'hidden'].includes(style.overflowX)
+            || style.textOverflow === 'ellipsis';
+        return clips && el.scrollWidth > el.clientWidth + 1;
+    })
+    .map((el) => `${el.className}: ${el.scrollWidth} > ${el.clientWidth}`)"""
+
+
+@pytest.mark.parametrize("width", [1280, 760])
+def test_the_panel_fits_the_notebook(open_in_lab: OpenNotebook, width: int) -> None:
+    nb = open_in_lab(
+        f"panel_fits_{width}.ipynb",
+        [SETUP + "\nimport pandas as pd\nsales = pd.DataFrame({'a': [1]})", "%glm panel"],
+    )
+    nb.page.set_viewport_size({"width": width, "height": 1400})
+    nb.run(0)
+    nb.run(1)
+    panel = nb.cell(1).locator(".glm-panel")
+    expect(panel).to_be_visible(timeout=30_000)
+    for title in ("Settings", "DataFrame context", "Conversation"):
+        panel.get_by_text(title, exact=True).click()
+        nb.page.wait_for_timeout(300)
+        overflowing = panel.evaluate(_OVERFLOW_JS)
+        area = nb.cell(1).locator(".jp-OutputArea-output").last
+        wide = area.evaluate("(el) => el.scrollWidth > el.clientWidth + 1")
+        assert overflowing == [] and not wide, f"{title} open at {width}px: {overflowing}"
+    save_screenshot(nb.page, f"panel-fits-{width}")
