@@ -428,3 +428,19 @@ def test_a_widget_echoing_its_stand_in_sets_nothing(session: Session, panel: Con
     session.line("config top_p=none")
     assert settings.top_p is None and "service default" in note.value
     assert panel.fields["top_p"].value == 0.95  # the stand-in shows again
+
+
+def test_the_question_shows_with_its_answer_and_the_history_reads_as_markdown(
+    session: Session, panel: ControlPanel
+) -> None:
+    session.server.queue(Reply(text="Use **`df.dropna()`** first."))
+    ask(panel, "How do I drop *empty* rows?")
+    shown = panel._sink.html()
+    assert shown.index("glm-panel-question") < shown.index("glm-answer")
+    assert "<b>You asked:</b> How do I drop <em>empty</em> rows?" in shown
+    assert panel.prompt.value == ""  # answered: the box is free, the question stays above
+    panel.refresh_history()
+    history = panel.history.value
+    assert "<em>empty</em>" in history and "<strong><code>df.dropna()</code></strong>" in history
+    assert "**" not in history and "`" not in history
+    assert "jp-RenderedHTMLCommon" in panel.output._dom_classes  # styled like a cell's output

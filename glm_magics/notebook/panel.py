@@ -38,6 +38,7 @@ from glm_magics.notebook.panel_output import (
     history_html,
     note,
     preview_html,
+    question_html,
     stretched,
 )
 from glm_magics.notebook.panel_settings import SettingsBinding
@@ -88,8 +89,8 @@ class ControlPanel:
         self.insert_button.disabled = True
         self.clear_button = self._button("Clear conversation", "trash", self.clear)
         self.message = widgets.HTML()
-        self.output = widgets.VBox()
-        self.output.add_class("glm-panel-output")
+        # Styled as a cell's output is (jp-RenderedHTMLCommon): answers look the same.
+        self.output = widgets.VBox(_dom_classes=("glm-panel-output", "jp-RenderedHTMLCommon"))
         self._sink = WidgetSink(self.output)
         self.copy_box = widgets.Textarea(layout=stretched(display="none"))
 
@@ -180,6 +181,7 @@ class ControlPanel:
             return False
         settings = self.session.settings
         self._sink.clear()
+        self._sink.display({"text/html": question_html(question)}, "question")
         self.copy_box.layout.display = "none"
         view = NotebookView(
             model,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from IPython.core.error import UsageError
 
+from glm_magics.display.markdown import render_markdown
 from glm_magics.display.text_forms import line_html
 from glm_magics.errors import GLMError
 
@@ -34,10 +35,14 @@ __all__ = [
     "history_html",
     "note",
     "preview_html",
+    "question_html",
     "stretched",
 ]
 
 ERROR_STYLE = "color:#b91c1c"
+# A cell's output text size (ipywidgets' own is smaller): quotes, code and spacing,
+# all sized in em, then match the same answer in a cell.
+_AS_IN_A_CELL = {"font_size": "var(--jp-content-font-size1, 14px)"}
 INFO_STYLE = "color:#374151"
 MUTED_STYLE = "color:#6b7280;font-size:0.85em"
 
@@ -59,7 +64,7 @@ class WidgetSink:
         self, data: dict[str, str], display_id: str, metadata: dict[str, Any] | None = None
     ) -> None:
         """Append a new HTML widget showing ``data`` (a widget keeps no ``metadata``)."""
-        item = widgets.HTML(data.get("text/html", ""))
+        item = widgets.HTML(data.get("text/html", ""), style=_AS_IN_A_CELL)
         with self._lock:
             self._items[display_id] = item
             self.box.children = (*self.box.children, item)
@@ -138,15 +143,32 @@ def preview_html(summaries: list[FrameSummary]) -> str:
     )
 
 
+def _inline(text: str) -> str:
+    """One line of markdown as HTML, safe (the answers' renderer), without its ``<p>``."""
+    page = render_markdown(text).strip()
+    if page.startswith("<p>") and page.endswith("</p>") and page.count("<p>") == 1:
+        return page[3:-4]
+    return page
+
+
+def question_html(question: str) -> str:
+    """The question a panel answer answers, shown above it."""
+    return (
+        f'<div class="glm-panel-question" style="{INFO_STYLE}"><b>You asked:</b> '
+        f"{_inline(cut(question, 300))}</div>"
+    )
+
+
 def history_html(turns: list[Turn]) -> str:
-    """The conversation's turns, newest last: each question and the start of its answer."""
+    """The conversation's turns, newest last: each question and the start of its answer,
+    rendered as markdown (as the answers are)."""
     if not turns:
         return note("The conversation is empty.", MUTED_STYLE)
     items = []
     for turn in turns:
         answer = str(turn.assistant.get("content") or "")
         items.append(
-            f"<li><b>{html.escape(cut(turn.question, 90))}</b><br>"
-            f'<span style="{MUTED_STYLE}">{html.escape(cut(answer, 140))}</span></li>'
+            f"<li><b>{_inline(cut(turn.question, 90))}</b><br>"
+            f'<span style="{MUTED_STYLE}">{_inline(cut(answer, 140))}</span></li>'
         )
-    return f'<ol class="glm-panel-history">{"".join(items)}</ol>'
+    return f'<ol class="glm-panel-history jp-RenderedHTMLCommon">{"".join(items)}</ol>'

@@ -84,3 +84,42 @@ def test_the_panel_fits_the_notebook(open_in_lab: OpenNotebook, width: int) -> N
         wide = area.evaluate("(el) => el.scrollWidth > el.clientWidth + 1")
         assert overflowing == [] and not wide, f"{title} open at {width}px: {overflowing}"
     save_screenshot(nb.page, f"panel-fits-{width}")
+
+
+LOOK_ANSWER = "A quote:\n\n> Measure twice.\n\nThen run `df.dropna()` once.\n"
+_STYLE_JS = """(answer) => {
+    const quote = getComputedStyle(answer.querySelector('blockquote'));
+    const code = getComputedStyle(answer.querySelector('p code'));
+    const para = getComputedStyle(answer.querySelector('p'));
+    return [quote.borderLeftWidth, quote.borderLeftStyle, quote.paddingLeft,
+            code.backgroundColor, code.fontFamily, para.marginTop, para.marginBottom];
+}"""
+
+
+def test_the_panel_shows_an_answer_as_a_cell_does(open_in_lab: OpenNotebook) -> None:
+    setup = SETUP + (
+        "\nfrom glm_magics.testing import Reply\n"
+        f"server.queue(Reply(text={LOOK_ANSWER!r}), Reply(text={LOOK_ANSWER!r}))"
+    )
+    nb = open_in_lab("panel_look.ipynb", [setup, "%%glm\nQuote me", "%glm panel"])
+    nb.run(0)
+    nb.run(1)
+    nb.final_output(1)
+    nb.run(2)
+    panel = nb.cell(2).locator(".glm-panel")
+    expect(panel).to_be_visible(timeout=30_000)
+    box = panel.locator(".glm-panel-prompt textarea")
+    box.fill("Quote me, *again*")
+    box.press("Shift+Enter")
+    expect(panel.locator(".glm-status")).to_contain_text("finish: stop", timeout=30_000)
+    expect(panel.locator(".glm-panel-question")).to_contain_text("You asked: Quote me, again")
+    expect(panel.locator(".glm-panel-question em")).to_have_text("again")
+    in_cell = nb.cell(1).locator(".glm-answer").last.evaluate(_STYLE_JS)
+    in_panel = panel.locator(".glm-answer").last.evaluate(_STYLE_JS)
+    assert in_panel == in_cell, (in_panel, in_cell)
+    assert in_cell[0] != "0px"  # the quote has its border
+    panel.get_by_text("Conversation", exact=True).click()
+    history = panel.locator(".glm-panel-history")
+    expect(history.locator("em").first).to_have_text("again")
+    expect(history).not_to_contain_text("*")
+    save_screenshot(nb.page, "panel-looks-like-a-cell")
