@@ -419,7 +419,7 @@ def test_a_widget_echoing_its_stand_in_sets_nothing(session: Session, panel: Con
     step): for an unset setting that is not a choice, and the row says so."""
     settings = session.magics.session.settings
     settings.top_p = None
-    note = panel._binding.rows["top_p"].children[1]  # type: ignore[attr-defined]
+    note = panel._binding.rows["top_p"].children[1]
     assert "service default" in note.value
     panel.fields["top_p"].value = 0.9500000000000001  # the echo of the shown 0.95
     assert settings.top_p is None and "service default" in note.value

@@ -63,7 +63,11 @@ _REASONING_STYLE = "color:#6b7280;border-left:3px solid #d1d5db;padding-left:0.8
 # info kinds: (CSS class, inline style, leading mark)
 _INFO_KINDS = {
     "info": ("glm-info", _MUTED, ""),
-    "tool": ("glm-tool", "color:#374151;font-size:0.85em;font-family:monospace", "tool call: "),
+    "tool": (
+        "glm-tool",
+        "color:var(--jp-content-font-color1,#374151);font-size:0.85em;font-family:monospace",
+        "tool call: ",
+    ),
     "tool-error": (
         "glm-tool",
         "color:#b45309;font-size:0.85em;font-family:monospace",

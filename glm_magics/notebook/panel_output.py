@@ -43,7 +43,7 @@ ERROR_STYLE = "color:#b91c1c"
 # A cell's output text size (ipywidgets' own is smaller): quotes, code and spacing,
 # all sized in em, then match the same answer in a cell.
 _AS_IN_A_CELL = {"font_size": "var(--jp-content-font-size1, 14px)"}
-INFO_STYLE = "color:#374151"
+INFO_STYLE = "color:var(--jp-content-font-color1,#374151)"  # the theme's text colour
 MUTED_STYLE = "color:#6b7280;font-size:0.85em"
 
 

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.notebook_page import OpenNotebook, save_screenshot
+from tests.browser.test_looks import luminance, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -123,3 +124,12 @@ def test_the_panel_shows_an_answer_as_a_cell_does(open_in_lab: OpenNotebook) -> 
     expect(history.locator("em").first).to_have_text("again")
     expect(history).not_to_contain_text("*")
     save_screenshot(nb.page, "panel-looks-like-a-cell")
+    try:
+        set_theme(nb.page, "JupyterLab Dark")
+        text = panel.locator(".glm-answer p").first.evaluate("(p) => getComputedStyle(p).color")
+        asked = panel.locator(".glm-panel-question").evaluate("(d) => getComputedStyle(d).color")
+        for colour in (text, asked):
+            assert luminance(colour) > 0.6, colour  # light text on the dark background
+        save_screenshot(nb.page, "panel-looks-like-a-cell-dark")
+    finally:
+        set_theme(nb.page, "JupyterLab Light")
