@@ -242,9 +242,11 @@ class NotebookPage:
         self.page.locator(".jp-Dialog .jp-mod-accept").click()
         self.wait_all_finished(timeout)
 
-    def reload(self) -> None:
-        """Reload the page (Ctrl+S first: nothing is lost) and wait for the kernel."""
-        self.save()
+    def reload(self, *, save: bool = True) -> None:
+        """Reload the page (Ctrl+S first, unless just saved: nothing is lost) and wait
+        for the kernel."""
+        if save:
+            self.save()
         count = self.cells.count()
         self.page.reload()
         self.cells.nth(count - 1).wait_for(timeout=_KERNEL_TIMEOUT_MS)
