@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
-from glm_magics.core.settings import SETTINGS, unknown_setting
+from glm_magics.core.settings import REQUEST_PARAMS, SETTINGS, unknown_setting
 from glm_magics.notebook.host import NotebookHost
 from glm_magics.wire.keys import API_KEY_ENV, Secret
 
@@ -114,8 +114,7 @@ class LineCommands:
             self.context(rest)
         elif command == "cassette":
             self.cassette(line.split(None, 1)[1] if rest else "")
-        elif not rest and not text.endswith("?") and _close_command(command):
-            close = _close_command(command)
+        elif not rest and not text.endswith("?") and (close := _close_command(command)):
             raise UsageError(
                 f"unknown command `{command}`: did you mean `%glm {close}`? Nothing was "
                 f'sent; to ask it as a question, add a ? or quote it: `%glm "{command}"`'
@@ -338,12 +337,9 @@ def _close_command(word: str) -> str | None:
 
 def _shown(value: object, name: str) -> str:
     """A setting's value as the listing shows it; unset request parameters say so."""
-    if value is None and name in _SERVICE_DEFAULTS:
+    if value is None and name in REQUEST_PARAMS:
         return "None (not sent: the service's default applies)"
     return repr(value)
-
-
-_SERVICE_DEFAULTS = frozenset({"temperature", "top_p", "max_tokens", "stop", "thinking"})
 
 
 def _cassette_line(cassette: Cassette) -> str:
