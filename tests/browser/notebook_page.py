@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.jupyter_server import JupyterServer
@@ -34,6 +34,7 @@ __all__ = [
     "NotebookPage",
     "OpenNotebook",
     "OutputState",
+    "ask_in_panel",
     "notebook_session",
     "save_screenshot",
 ]
@@ -326,6 +327,15 @@ class NotebookPage:
     def saved(self) -> Any:
         """The notebook as it is on disk (an ``nbformat`` node)."""
         return nbformat.read(self.server.root / self.name, as_version=4)
+
+
+def ask_in_panel(panel: Locator, question: str, timeout_ms: int = 30_000) -> None:
+    """Type ``question`` in a shown control panel, press Shift+Enter (the extension's
+    shortcut) and wait for the answer's status line."""
+    box = panel.locator(".glm-panel-prompt textarea")
+    box.fill(question)
+    box.press("Shift+Enter")
+    expect(panel.locator(".glm-status")).to_contain_text("finish: stop", timeout=timeout_ms)
 
 
 OpenNotebook = Callable[[str, list[str]], NotebookPage]

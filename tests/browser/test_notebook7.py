@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.notebook_page import OpenNotebook
+from tests.browser.notebook_page import OpenNotebook, ask_in_panel
 from tests.browser.scenarios import (
     CODE_BLOCKS,
     CODE_REPLY,
@@ -54,9 +54,6 @@ def test_the_panel_streams_in_notebook7(open_in_notebook7: OpenNotebook) -> None
     nb.run(1)
     panel = nb.cell(1).locator(".glm-panel")
     expect(panel).to_be_visible(timeout=30_000)
-    box = panel.locator(".glm-panel-prompt textarea")
-    box.fill("How should I clean my sales table?")
-    box.press("Shift+Enter")  # the extension's Shift+Enter works here too
-    expect(panel.locator(".glm-status")).to_contain_text("finish: stop", timeout=30_000)
+    ask_in_panel(panel, "How should I clean my sales table?")  # Shift+Enter works here too
     expect(panel.locator(".glm-answer").last).to_contain_text("you trust the table for analysis.")
-    expect(box).to_have_value("")
+    expect(panel.locator(".glm-panel-prompt textarea")).to_have_value("")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.notebook_page import OpenNotebook, save_screenshot
+from tests.browser.notebook_page import OpenNotebook, ask_in_panel, save_screenshot
 from tests.browser.test_looks import luminance, set_theme
 
 pytestmark = pytest.mark.browser
@@ -109,10 +109,7 @@ def test_the_panel_shows_an_answer_as_a_cell_does(open_in_lab: OpenNotebook) -> 
     nb.run(2)
     panel = nb.cell(2).locator(".glm-panel")
     expect(panel).to_be_visible(timeout=30_000)
-    box = panel.locator(".glm-panel-prompt textarea")
-    box.fill("Quote me, *again*")
-    box.press("Shift+Enter")
-    expect(panel.locator(".glm-status")).to_contain_text("finish: stop", timeout=30_000)
+    ask_in_panel(panel, "Quote me, *again*")  # Shift+Enter sends
     expect(panel.locator(".glm-panel-question")).to_contain_text("You asked: Quote me, again")
     expect(panel.locator(".glm-panel-question em")).to_have_text("again")
     in_cell = nb.cell(1).locator(".glm-answer").last.evaluate(_STYLE_JS)
