@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     from glm_magics.notebook.magics import GLMMagics
     from glm_magics.notebook.panel import ControlPanel
     from glm_magics.results import ChatResult, Provenance, ToolCall, Usage, WebSource
-    from glm_magics.tools import ToolRegistry, tool
+    from glm_magics.tools import ApprovalRequest, ToolRegistry, tool
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
 
@@ -98,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "ControlPanel": "notebook.panel",
     "tool": "tools",
     "ToolRegistry": "tools",
+    "ApprovalRequest": "tools",
     "SearchOptions": "wire.web_search",
     **dict.fromkeys(
         (
@@ -146,6 +147,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "ApprovalRequest",
     "AuthenticationError",
     "BadRequestError",
     "Cassette",

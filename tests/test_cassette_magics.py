@@ -26,6 +26,7 @@ def closed_url() -> str:
 
 def record_lesson(session: Session, path: Path) -> str:
     """Record two cells: a question, and --code; return the first answer's html."""
+    session.magics.session.close()  # a new client: the model's ranges are asked (and recorded)
     session.server.queue(
         Reply(text="A p-value measures **surprise**.", reasoning="Recall the definition."),
         Reply(text="```python\ntotal = sum(range(10))\n```"),

@@ -9,6 +9,7 @@ first, separated from the question by :data:`CONTEXT_SEPARATOR`::
     prompt.text        # the summaries, the separator, the question
     prompt.question    # the question alone (what the history shows)
     prompt.notes       # what the user should be told: values cut short...
+    prompt.untrusted   # ("DataFrame rows (sales)",): text nobody checked rides along
 
 Every frontend composes through here, so a question reads the same to the model
 whether it came from a cell, the control panel or plain Python.
@@ -16,6 +17,7 @@ whether it came from a cell, the control panel or plain Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,11 +33,17 @@ CONTEXT_SEPARATOR = "\n\n---\n\n"
 
 @dataclass(frozen=True)
 class Prompt:
-    """What is sent (``text``), what was asked (``question``) and notes for the user."""
+    """What is sent (``text``), what was asked (``question``) and notes for the user.
+
+    ``untrusted`` names what in ``text`` came from data rather than from the person
+    asking (DataFrame rows, cell outputs and errors): instructions hidden there could
+    steer the model, so a tool call that waits for approval says so.
+    """
 
     text: str
     question: str
     notes: tuple[str, ...] = ()
+    untrusted: tuple[str, ...] = ()
 
     @property
     def has_context(self) -> bool:
@@ -65,12 +73,26 @@ def compose(
     """The prompt for ``question``: references looked up in ``namespace`` (if given),
     summaries of ``frames`` first."""
     notes: list[str] = []
+    untrusted: list[str] = []
     if namespace is not None:
         expansion = expand(question, namespace_resolver(namespace))
         question = expansion.text
         notes += expansion.notes
+        untrusted += [f"{{{ref}}}" for ref in expansion.references if _is_output(ref)]
     text = question
     if frames:
-        summaries = frame_summaries(frames, options or ContextOptions())
+        options = options or ContextOptions()
+        summaries = frame_summaries(frames, options)
         text = "\n\n".join(summary.text for summary in summaries) + CONTEXT_SEPARATOR + question
-    return Prompt(text, question, tuple(notes))
+        if options.rows > 0:
+            untrusted.append(f"rows of {', '.join(summary.name for summary in summaries)}")
+    return Prompt(text, question, tuple(notes), tuple(untrusted))
+
+
+_OUTPUTS = re.compile(r"(?:Out|Err|_oh|_\d+|_{1,3})(?!\w)")
+
+
+def _is_output(reference: str) -> bool:
+    """Whether a reference names a cell's output or error (``Out[3]``, ``Err[-1]``, ``_3``,
+    ``_``): text a program produced, perhaps from data nobody checked."""
+    return _OUTPUTS.match(reference) is not None

@@ -15,10 +15,9 @@
 Requests are synchronous (httpx). Pass ``transport=`` or ``http_client=`` to put
 something else under the client (tests use the bundled local server instead), and
 ``cassette=`` to record its answers into a file and replay them offline
-(:mod:`glm_magics.cassette`). The
-HTTP, the protocols and the retries are the wire layer's (:mod:`glm_magics.wire`);
-this class puts them together and runs Python functions as tools through the one
-tool loop (:mod:`glm_magics.core.exchange`).
+(:mod:`glm_magics.cassette`). The HTTP, the protocols and the retries are the wire
+layer's (:mod:`glm_magics.wire`); this class puts them together and runs Python
+functions as tools through the one tool loop (:mod:`glm_magics.core.exchange`).
 """
 
 from __future__ import annotations
@@ -33,11 +32,13 @@ import httpx
 
 from glm_magics.cassette import Cassette, as_cassette, effective_cassette
 from glm_magics.core.exchange import Request, StreamOpener, run_exchange, split_tools
+from glm_magics.core.offer import confirm_choice
 from glm_magics.core.reporting import QUIET, RetryCallback
 from glm_magics.errors import APIError, ConfigurationError
 from glm_magics.events import RetryScheduled
 from glm_magics.results import ChatResult, Provenance
 from glm_magics.tokens import message_tokens
+from glm_magics.tools import Approver, ask_on_stdin
 from glm_magics.wire.http import DEFAULT_TIMEOUT, Connection
 from glm_magics.wire.keys import Secret
 from glm_magics.wire.limits import RateLimiter
@@ -311,6 +312,8 @@ class GLMClient:
         api: str = "chat",
         *,
         max_rounds: int = 5,
+        confirm: str | bool = "marked",
+        approve: Approver | None = None,
         **params: Any,
     ) -> ChatResult:
         """Send ``messages`` and return the whole :class:`ChatResult` (``api`` as in stream).
@@ -327,10 +330,15 @@ class GLMClient:
             client.chat([{"role": "user", "content": "2 + 40?"}], tools=[add]).text
 
         Only those functions can run; one that raises sends its error to the model.
+        ``confirm`` says which calls wait for approval (``"marked"``: those of
+        ``@tool(confirm=True)`` functions; ``"all"``; ``"none"``) and ``approve``
+        gives it (default: print the call, ask on standard input); a call that does
+        not get it is not run, and the model is told the user declined.
         An interrupt (Ctrl-C) closes the connection and is raised again.
         """
         registry, extra = split_tools(params.pop("tools", None))
         request = Request(params, stream, registry, extra, max_rounds=max_rounds)
+        request.confirm, request.approve = confirm_choice(confirm), approve or ask_on_stdin
         model_id = model or self.model
         exchange = run_exchange(
             self.opener(model_id, api, stream=stream),
@@ -344,18 +352,6 @@ class GLMClient:
         if exchange.error is not None:
             raise exchange.error
         return exchange.result
-
-    def chat_with_functions(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        model: str | None = None,
-        *,
-        tools: Sequence[Any],
-        max_rounds: int = 5,
-        **options: Any,
-    ) -> ChatResult:
-        """:meth:`chat` with ``tools`` required: Python functions the model may call."""
-        return self.chat(messages, model, tools=list(tools), max_rounds=max_rounds, **options)
 
     # -- models -----------------------------------------------------------------
 

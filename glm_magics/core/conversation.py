@@ -37,6 +37,9 @@ class Turn:
     """What the user asked, without any attached DataFrame context (default: all of it)."""
     has_context: bool = False
     """Whether DataFrame summaries were attached to the question."""
+    untrusted: tuple[str, ...] = ()
+    """The text nobody checked that the turn carried (web search results, DataFrame
+    rows, cell outputs): it stays in what later questions send."""
 
     def __post_init__(self) -> None:
         if not self.question:
@@ -119,6 +122,7 @@ class Conversation:
         steps: list[dict[str, Any]] | None = None,
         question: str = "",
         has_context: bool = False,
+        untrusted: tuple[str, ...] = (),
     ) -> None:
         """Record an exchange; one from a cell that asked before replaces that turn.
 
@@ -126,7 +130,14 @@ class Conversation:
         context): the history shows it.
         """
         turn = Turn(
-            dict(user), dict(assistant), interrupted, key, list(steps or ()), question, has_context
+            dict(user),
+            dict(assistant),
+            interrupted,
+            key,
+            list(steps or ()),
+            question,
+            has_context,
+            tuple(untrusted),
         )
         with self._lock:
             position = self._position(key)
@@ -134,6 +145,13 @@ class Conversation:
                 self.turns.append(turn)
             else:
                 self.turns[position] = turn
+
+    def untrusted(self, key: str | None = None) -> tuple[str, ...]:
+        """What untrusted text the turns before ``key``'s (all, without one) carried."""
+        with self._lock:
+            position = self._position(key)
+            history = self.turns if position is None else self.turns[:position]
+            return tuple(dict.fromkeys(item for turn in history for item in turn.untrusted))
 
     def messages_for(
         self, prompt: str, *, system: str = "", reserve: int = 4096, key: str | None = None

@@ -6,24 +6,35 @@ model asks for calls to registered Python functions it runs them
 (:mod:`glm_magics.tools`), reports each call, sends the results back with the
 assistant's message (its ``reasoning_content`` included, as GLM's interleaved
 thinking requires) and asks again, up to ``max_rounds`` times. Only functions in the
-request's registry can ever run. :class:`~glm_magics.core.session.Session` (and so
-the magics and the control panel) and :meth:`GLMClient.chat
-<glm_magics.core.client.GLMClient.chat>` all answer through here.
+request's registry can ever run, and a call that needs approval
+(:mod:`~glm_magics.tools.approval`) runs only when the request's approver says so.
+:class:`~glm_magics.core.session.Session` (and so the magics and the control panel)
+and :meth:`GLMClient.chat <glm_magics.core.client.GLMClient.chat>` all answer through
+here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from glm_magics.core.driver import Outcome, drive
-from glm_magics.core.reporting import Reporter, RoundEnded, ToolRan
+from glm_magics.core.reporting import ApprovalAsked, Reporter, RoundEnded, ToolRan
 from glm_magics.core.usage import SessionUsage
 from glm_magics.errors import ToolLoopError
 from glm_magics.results import ChatResult
-from glm_magics.tools import ToolRegistry, run_tool_calls, tool_message
+from glm_magics.tools import (
+    ApprovalRequest,
+    Approver,
+    ConfirmPolicy,
+    ToolOutcome,
+    ToolRegistry,
+    run_tool_call,
+    tool_message,
+)
 from glm_magics.wire.stream import ChatStream
 from glm_magics.wire.web_search import SearchOptions
 
@@ -40,7 +51,10 @@ class Request:
     ``params`` are the friendly parameters :func:`~glm_magics.wire.params.build_params`
     takes (``temperature``, ``thinking``...). ``tools``: the Python functions the
     model may call; ``extra_tools``: tool dicts sent as they are; ``search``: the
-    built-in web search; ``json_mode``: ask for one JSON object.
+    built-in web search; ``json_mode``: ask for one JSON object. ``confirm`` says
+    which calls wait for approval and ``approve`` answers for the person (``None``:
+    nobody can, so those calls do not run); ``untrusted`` names the untrusted text
+    the messages carry, for the approval prompt.
     """
 
     params: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +64,9 @@ class Request:
     search: SearchOptions | None = None
     json_mode: bool = False
     max_rounds: int = 5
+    confirm: ConfirmPolicy = "marked"
+    approve: Approver | None = None
+    untrusted: tuple[str, ...] = ()
 
     def body_params(self) -> dict[str, Any]:
         """``params`` plus the tools, search and JSON mode entries (with ``tool_stream``
@@ -131,13 +148,51 @@ def run_exchange(
                 partial=result,
             )
             return done
-        outcomes = run_tool_calls(result.tool_calls, request.tools)
-        for ran in outcomes:
-            reporter.report(ToolRan(ran))
+        outcomes, stopped = _run_calls(result, request, request.tools, reporter)
+        if usage is not None:
+            usage.record_tools(outcomes)
+        if stopped:  # an interrupt at an approval question: no more requests
+            done.result = dataclasses.replace(result, tool_calls=[], interrupted=True)
+            done.interrupted = done.by_keyboard = True
+            return done
         step = [result.to_message(), *(tool_message(ran) for ran in outcomes)]
         steps += step
         sent += step
         rounds += 1
+
+
+def _run_calls(
+    result: ChatResult, request: Request, registry: ToolRegistry, reporter: Reporter
+) -> tuple[list[ToolOutcome], bool]:
+    """Run the answer's calls in order, reporting each, and say whether the person
+    stopped it. A call that needs approval is shown (:class:`ApprovalAsked`) before
+    the person is asked; an interrupt there declines it and every call after it."""
+    approve = request.approve
+    stopped = False
+
+    def shown_then_asked(asked: ApprovalRequest) -> bool | None:
+        nonlocal stopped
+        if stopped:
+            return False
+        reporter.report(ApprovalAsked(asked))
+        try:
+            return approve(asked) if approve is not None else None
+        except KeyboardInterrupt:
+            stopped = True
+            return False
+
+    outcomes = []
+    for call in result.tool_calls:
+        ran = run_tool_call(
+            call,
+            registry,
+            confirm="all" if stopped else request.confirm,
+            approve=shown_then_asked,
+            untrusted=request.untrusted,
+        )
+        reporter.report(ToolRan(ran))
+        outcomes.append(ran)
+    return outcomes, stopped
 
 
 def _one_request(

@@ -5,7 +5,8 @@ A :class:`~glm_magics.core.session.Session` (and :meth:`GLMClient.chat
 plain values: the stream's own :mod:`~glm_magics.events` (reasoning and answer text,
 tool-call fragments, a scheduled retry) and the exchange events below (time passing,
 notes for the user, a tool that ran, a request or the whole answer finished, a
-failure). A reporter shows them however it likes; nothing here knows of IPython::
+failure, a tool call waiting for approval). A reporter shows them however it likes;
+nothing here knows of IPython::
 
     class Printer:
         def report(self, event: Event) -> None:
@@ -28,11 +29,12 @@ from glm_magics.events import RetryScheduled, StreamEvent
 from glm_magics.results import ChatResult
 
 if TYPE_CHECKING:
-    from glm_magics.tools import ToolOutcome
+    from glm_magics.tools import ApprovalRequest, ToolOutcome
 
 __all__ = [
     "QUIET",
     "Answered",
+    "ApprovalAsked",
     "Event",
     "Failed",
     "JSONAnswer",
@@ -84,6 +86,14 @@ class ToolRan:
 
 
 @dataclass(frozen=True)
+class ApprovalAsked:
+    """A tool call waits for approval: show ``request.shown()`` (and its untrusted note)
+    now, before the person is asked; a :class:`ToolRan` for the same call follows."""
+
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True)
 class RoundEnded:
     """A request that asked for tool calls is done; their results go into the next one."""
 
@@ -116,7 +126,18 @@ class Failed:
     message: str
 
 
-Event = StreamEvent | Tick | Notice | Note | ToolRan | RoundEnded | Answered | JSONAnswer | Failed
+Event = (
+    StreamEvent
+    | Tick
+    | Notice
+    | Note
+    | ApprovalAsked
+    | ToolRan
+    | RoundEnded
+    | Answered
+    | JSONAnswer
+    | Failed
+)
 """Everything a reporter may be told."""
 
 

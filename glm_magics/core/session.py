@@ -12,6 +12,7 @@ panel and batch work are thin frontends over it; it knows nothing of IPython::
     len(session.conversation), session.usage.requests
     session.ask("Describe it.", frames={"sales": df}, rows=0)     # DataFrame context
     session.ask("Add 2 and 3.", tools=[add])             # Python functions as tools
+    session.ask("Tidy up.", confirm="all", approve=lambda request: False)  # ask first
     session.stop()                                       # from any thread
     session.reset()                                      # a fresh conversation
     session.cassette = Cassette("lesson.cassette.jsonl") # record once, replay offline
@@ -34,7 +35,7 @@ from glm_magics.core.clients import Clients
 from glm_magics.core.conversation import Conversation
 from glm_magics.core.settings import Settings
 from glm_magics.core.usage import SessionUsage
-from glm_magics.errors import GLMError, ParameterError
+from glm_magics.errors import GLMError
 from glm_magics.wire.keys import Secret
 from glm_magics.wire.params import RANGES
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from glm_magics.core.client import GLMClient
     from glm_magics.core.reporting import Reporter
     from glm_magics.results import ChatResult
-    from glm_magics.tools import ToolRegistry
+    from glm_magics.tools import Approver, ToolRegistry
     from glm_magics.wire.model_schema import ModelSchema
     from glm_magics.wire.stream import ChatStream
     from glm_magics.wire.web_search import SearchOptions
@@ -78,6 +79,10 @@ class Session:
         """Shown every answer unless an ask passes its own (``None``: nothing is shown)."""
         self.tools = tools
         """The functions offered with every request; ``None``: the ``@tool``-registered ones."""
+        self.approve: Approver | None = None
+        """Answers for the person when a tool call waits for approval (``None``: ask on
+        standard input, the kernel's input request in a notebook; see
+        :mod:`~glm_magics.tools.approval`)."""
         self.last_result: ChatResult | None = None
         """The latest answer, complete, partial, stopped or failed."""
         self._clients = Clients(self.settings, client)
@@ -197,6 +202,8 @@ class Session:
         reporter: Reporter | None = None,
         turn_key: str | None = None,
         cancel: threading.Event | None = None,
+        confirm: str | bool | None = None,
+        approve: Approver | None = None,
         **params: Any,
     ) -> ChatResult:
         """Ask with the conversation so far; return the answer and keep the turn.
@@ -209,11 +216,18 @@ class Session:
         from there again replaces that turn. ``cancel``, when set from another thread,
         stops this ask as :meth:`stop` would. An interrupt (Ctrl-C) stops the answer,
         keeps the partial turn and is raised again.
+
+        ``confirm`` (``"marked"``, ``"all"``, ``"none"``; ``None``: the
+        ``confirm_tools`` setting) says which tool calls wait for approval, and
+        ``approve`` gives it (``None``: :attr:`approve`, else a question on standard
+        input); a call that does not get it is not run and the model is told so.
         """
         from glm_magics.context.prompt import Prompt
         from glm_magics.core.exchange import Request, run_exchange
         from glm_magics.core.notes import json_check, report_before, turns_left_out
+        from glm_magics.core.offer import confirm_choice, search_for, tools_for
         from glm_magics.core.reporting import QUIET, Answered, Failed
+        from glm_magics.tools import ask_on_stdin, registered_tools
 
         self.last_result = None
         settings = self.settings
@@ -231,15 +245,21 @@ class Session:
             reserve=reserve,
             key=turn_key,
         )
-        functions, tool_dicts = self._tools_for(tools)
+        offered = self.tools if self.tools is not None else registered_tools
+        functions, tool_dicts = tools_for(offered, tools)
+        searching = search_for(settings, search)
+        carried = (*prompt.untrusted, *(("web search results",) if searching else ()))
         request = Request(
             params=request_params,
             stream=settings.stream if stream is None else stream,
             tools=functions,
             extra_tools=tool_dicts,
-            search=self._search_for(search),
+            search=searching,
             json_mode=settings.json if json is None else json,
             max_rounds=settings.tool_rounds,
+            confirm=confirm_choice(settings.confirm_tools if confirm is None else confirm),
+            approve=approve or self.approve or ask_on_stdin,
+            untrusted=tuple(dict.fromkeys((*carried, *self.conversation.untrusted(turn_key)))),
         )
         api = api or settings.api
         # Written now so that a mistake is raised before anything is shown; sent first.
@@ -302,6 +322,7 @@ class Session:
                 steps=exchange.steps,
                 question=prompt.question,
                 has_context=prompt.has_context,
+                untrusted=carried,
             )
         if exchange.by_keyboard:
             raise KeyboardInterrupt
@@ -340,39 +361,6 @@ class Session:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    # -- internals ---------------------------------------------------------------
-
-    def _tools_for(
-        self, tools: Sequence[Any] | ToolRegistry | None
-    ) -> tuple[ToolRegistry | None, list[Any]]:
-        """The functions to offer (``tools`` plus the session's; ``None`` when none), and
-        the tool dicts in ``tools``, sent as they are."""
-        from glm_magics.tools import ToolRegistry, registered_tools
-
-        offered = self.tools if self.tools is not None else registered_tools
-        extra: list[Any] = []
-        if isinstance(tools, ToolRegistry):
-            chosen = tools
-        elif tools:
-            functions = [tool for tool in tools if callable(tool)]
-            extra = [tool for tool in tools if not callable(tool)]
-            try:
-                chosen = offered.merged(functions)
-            except (TypeError, ValueError) as exc:
-                raise ParameterError(f"tools: {exc}") from None
-        else:
-            chosen = offered
-        return (chosen if len(chosen) else None), extra
-
-    def _search_for(self, search: SearchOptions | bool | None) -> SearchOptions | None:
-        from glm_magics.wire.web_search import SearchOptions
-
-        if isinstance(search, SearchOptions):
-            search.tool()  # a ParameterError now, for an option out of range
-            return search
-        wanted = self.settings.search if search is None else search
-        return SearchOptions() if wanted else None
 
 
 _default: Session | None = None

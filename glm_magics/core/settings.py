@@ -160,6 +160,15 @@ class Settings:
         "Most rounds of tool calls before an answer is required.",
         range=Range(1, 50, 5, integer=True, unit="rounds of tool calls"),
     )
+    confirm_tools: str = setting(
+        "marked",
+        "Tool calls that wait for your Run/Skip: marked (functions registered with "
+        "@tool(confirm=True)), all, or none.",
+        choices=("marked", "all", "none"),
+        choice_labels=("marked functions", "every call", "none"),
+        label="ask before tools run",
+        widget="dropdown",
+    )
     system: str = setting(
         "", "System prompt sent first in every request.", label="system", widget="textarea"
     )

@@ -6,7 +6,11 @@ counts) is recorded; ``%glm usage`` prints the totals::
     requests         4 (1 interrupted)
     tokens in        5,120 (1,024 cached)
     tokens out       2,048 (1,200 reasoning)
+    tool calls       3 (2 run, 1 declined)
     web searches     2 x $0.033 = $0.066
+
+Tool calls are the calls the model asked for; "run" counts the functions called,
+"declined" the calls that waited for approval and did not get it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from typing import TYPE_CHECKING
 from glm_magics.wire.web_search import SEARCH_COST_USD
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from glm_magics.results import ChatResult
+    from glm_magics.tools import ToolOutcome
 
 __all__ = ["SessionUsage"]
 
@@ -34,6 +41,8 @@ class _Totals:
     cached_tokens: int = 0
     searches: int = 0
     tool_calls: int = 0
+    tools_run: int = 0
+    tools_declined: int = 0
 
 
 class SessionUsage:
@@ -57,6 +66,23 @@ class SessionUsage:
             totals.cached_tokens += usage.cached_tokens
             totals.searches += int(searched)
             totals.tool_calls += len(result.tool_calls)
+
+    def record_tools(self, outcomes: Iterable[ToolOutcome]) -> None:
+        """Count the calls of one tool round that ran and that were declined."""
+        outcomes = list(outcomes)
+        with self._lock:
+            self._totals.tools_run += sum(outcome.called for outcome in outcomes)
+            self._totals.tools_declined += sum(outcome.declined for outcome in outcomes)
+
+    @property
+    def tools_run(self) -> int:
+        """Tool calls whose function was called."""
+        return self._totals.tools_run
+
+    @property
+    def tools_declined(self) -> int:
+        """Tool calls that waited for approval and did not get it (not run)."""
+        return self._totals.tools_declined
 
     @property
     def requests(self) -> int:
@@ -93,7 +119,8 @@ class SessionUsage:
             + (f" ({t.cached_tokens:,} cached)" if t.cached_tokens else ""),
             f"tokens out       {t.completion_tokens:,}"
             + (f" ({t.reasoning_tokens:,} reasoning)" if t.reasoning_tokens else ""),
-            f"tool calls       {t.tool_calls:,}",
+            f"tool calls       {t.tool_calls:,}"
+            + (f" ({t.tools_run:,} run, {t.tools_declined:,} declined)" if t.tool_calls else ""),
             f"web searches     {t.searches:,} x ${SEARCH_COST_USD:.3f} = "
             f"${t.searches * SEARCH_COST_USD:.3f}",
         ]

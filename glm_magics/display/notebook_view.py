@@ -33,16 +33,17 @@ from collections.abc import Callable
 from typing import Any
 
 from glm_magics.display.highlight import highlight_code_blocks
+from glm_magics.display.lines import INFO_KINDS, approval_html, approval_text, line
 from glm_magics.display.markdown import render_markdown
 from glm_magics.display.markdown_column import MarkdownColumn
 from glm_magics.display.publisher import Publisher
 from glm_magics.display.sinks import DisplaySink, IPythonDisplaySink
 from glm_magics.display.sources import sources_html, sources_text
-from glm_magics.display.text_forms import answer_forms, line_html, plain_answer
+from glm_magics.display.text_forms import answer_forms, plain_answer
 from glm_magics.display.view import StreamView
 from glm_magics.results import WebSource
 
-__all__ = ["ANSWER_OPEN", "REASONING_OPEN", "NotebookView", "info_html"]
+__all__ = ["ANSWER_OPEN", "REASONING_OPEN", "NotebookView"]
 
 # Live redraws stop once bytes sent (plus twice the live display, which must still
 # be sent at the end) would pass this many bytes per character received.
@@ -58,35 +59,11 @@ _SLOW_INTERVAL = 1.0
 # Display messages per ``min_interval``: a little under one, so that the final
 # messages still fit; closing a piece takes two (the publisher's bucket holds two).
 _MESSAGES_PER_INTERVAL = 0.9
-_MUTED = "color:#6b7280;font-size:0.85em"
 _REASONING_STYLE = "color:#6b7280;border-left:3px solid #d1d5db;padding-left:0.8em;font-size:0.9em"
-# info kinds: (CSS class, inline style, leading mark)
-_INFO_KINDS = {
-    "info": ("glm-info", _MUTED, ""),
-    "tool": (
-        "glm-tool",
-        "color:var(--jp-content-font-color1,#374151);font-size:0.85em;font-family:monospace",
-        "tool call: ",
-    ),
-    "tool-error": (
-        "glm-tool",
-        "color:#b45309;font-size:0.85em;font-family:monospace",
-        "tool call: ",
-    ),
-}
 
 
 def _new_id() -> str:
     return uuid.uuid4().hex
-
-
-def _line(css_class: str, text: str, style: str = _MUTED) -> str:
-    return f'<div class="{css_class}" style="{style}">{line_html(text)}</div>'
-
-
-def info_html(text: str) -> str:
-    """One muted line of ``text`` (escaped), as the view shows its info lines."""
-    return _line("glm-info", text)
 
 
 ANSWER_OPEN = '<div class="glm-answer">'
@@ -185,6 +162,7 @@ class NotebookView(StreamView):
         self._answer_id: str | None = None
         self._finished = False
         self._error_id: str | None = None
+        self._approval_id: str | None = None
 
     def new_round(self) -> None:
         """End this request's output; the next request (after tool calls) draws below it."""
@@ -193,10 +171,19 @@ class NotebookView(StreamView):
         self._start()
 
     def info(self, message: str, *, kind: str = "info") -> None:
-        """A lasting line below what is shown: ``kind`` is info, tool or tool-error."""
+        """A lasting line below what is shown (``kind``: info, tool, tool-error or
+        tool-declined); a tool call's line takes the place of its approval block."""
         self._ensure_top()
-        css, style, mark = _INFO_KINDS.get(kind, _INFO_KINDS["info"])
-        self._out.show(_new_id(), _line(css, f"{mark}{message}", style), f"{mark}{message}")
+        css, style, mark = INFO_KINDS.get(kind, INFO_KINDS["info"])
+        shown_in = (self._approval_id if kind.startswith("tool") else None) or _new_id()
+        self._approval_id = None
+        self._out.show(shown_in, line(css, f"{mark}{message}", style), f"{mark}{message}")
+
+    def approval(self, shown: str, note: str | None) -> None:
+        """A tool call waits for approval: show it (its outcome line replaces it)."""
+        self._ensure_top()
+        self._approval_id = _new_id()
+        self._out.show(self._approval_id, approval_html(shown, note), approval_text(shown, note))
 
     def sources(self, sources: list[WebSource]) -> None:
         """The web search's sources, numbered, under the answer."""
@@ -264,10 +251,10 @@ class NotebookView(StreamView):
             return
         self._finished = True
         self._finalize()
-        page = _line("glm-status", status) if status else ""
+        page = line("glm-status", status) if status else ""
         plain = status
         if warning:
-            page += _line("glm-warning", f"⚠ {warning}", "color:#b45309;font-size:0.85em")
+            page += line("glm-warning", f"⚠ {warning}", "color:#b45309;font-size:0.85em")
             plain += f"\nWarning: {warning}"
         if page:
             self._out.show(_new_id(), page, plain, metadata)
@@ -287,7 +274,7 @@ class NotebookView(StreamView):
         if self._error_id is None:
             self._error_id = _new_id()
         text = f"Error: {message}"
-        self._out.show(self._error_id, _line("glm-error", text, "color:#b91c1c"), text)
+        self._out.show(self._error_id, line("glm-error", text, "color:#b91c1c"), text)
 
     def _ingest(self) -> None:
         if not self._started and (self._pending_reasoning or self._pending_text):
@@ -375,7 +362,7 @@ class NotebookView(StreamView):
         parts = []
         if not self._started and self._waiting_s is not None:
             waiting = f"Waiting for {self._model}… {self._waiting_s} s"
-            parts.append(_line("glm-waiting", waiting))
+            parts.append(line("glm-waiting", waiting))
         elif (
             not self._show_reasoning
             and not self._finalized
@@ -383,9 +370,9 @@ class NotebookView(StreamView):
             and self._shown_words is not None
         ):
             reasoning = f"{self._model} is reasoning… {_words(self._shown_words)}"
-            parts.append(_line("glm-waiting", reasoning))
+            parts.append(line("glm-waiting", reasoning))
         if self._notice:
-            parts.append(_line("glm-notice", self._notice, "color:#b45309;font-size:0.85em"))
+            parts.append(line("glm-notice", self._notice, "color:#b45309;font-size:0.85em"))
         return "".join(parts)
 
     def _ensure_top(self) -> None:

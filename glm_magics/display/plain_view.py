@@ -11,6 +11,7 @@ import re
 import sys
 from typing import Any, TextIO
 
+from glm_magics.display.lines import approval_text
 from glm_magics.display.sources import sources_text
 from glm_magics.display.text_forms import printable
 from glm_magics.display.view import StreamView
@@ -137,9 +138,18 @@ class PlainView(StreamView):
         self._end_reasoning_style()
         self._clear_status()
         self._newline()
-        self._write((self._paint(line, _YELLOW) if kind == "tool-error" else line) + "\n")
+        warn = kind in ("tool-error", "tool-declined")
+        self._write((self._paint(line, _YELLOW) if warn else line) + "\n")
         self._line_start, self._waiting_s = True, None
         self._restart_reasoning_style()
+
+    def approval(self, shown: str, note: str | None) -> None:
+        """Print the call waiting for approval (the question follows on stdin)."""
+        self._end_reasoning_style()
+        self._clear_status()
+        self._newline()
+        self._write(self._paint(printable(approval_text(shown, note)), _YELLOW) + "\n")
+        self._line_start, self._waiting_s = True, None
 
     def sources(self, sources: list[WebSource]) -> None:
         """Print the web search's sources, numbered."""

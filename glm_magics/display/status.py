@@ -46,6 +46,8 @@ def format_status(result: ChatResult, *, max_tokens: int | None = None) -> tuple
     if result.interrupted:
         if result.text.strip():
             warning = "Stopped: the answer above is partial."
+        elif result.finish_reason == "tool_calls":
+            warning = "Stopped at a tool call: no answer."
         elif result.reasoning.strip():
             warning = "Stopped while the model was reasoning: no answer yet."
         else:

@@ -19,6 +19,7 @@ from typing import Any
 
 from glm_magics.core.reporting import (
     Answered,
+    ApprovalAsked,
     Event,
     Failed,
     JSONAnswer,
@@ -91,6 +92,11 @@ class StreamView(ABC):
         """A lasting line (a cost notice, a tool call and its result)."""
 
     @abstractmethod
+    def approval(self, shown: str, note: str | None) -> None:
+        """A tool call waits for approval: show the call (``shown``, text to escape) and
+        the untrusted note, now; the call's outcome line follows (:meth:`info`)."""
+
+    @abstractmethod
     def sources(self, sources: list[WebSource]) -> None:
         """The web search's sources under the answer."""
 
@@ -130,7 +136,12 @@ def _note(view: StreamView, event: Note) -> None:
 
 def _tool_ran(view: StreamView, event: ToolRan) -> None:
     outcome = event.outcome
-    view.info(outcome.summary(), kind="tool-error" if outcome.error else "tool")
+    kind = "tool-declined" if outcome.declined else "tool-error" if outcome.error else "tool"
+    view.info(outcome.summary(), kind=kind)
+
+
+def _approval_asked(view: StreamView, event: ApprovalAsked) -> None:
+    view.approval(event.request.shown(), event.request.untrusted_note())
 
 
 # One entry per event type, looked up once per event: answer text is the hot path.
@@ -142,6 +153,7 @@ _DRAW: dict[type, Callable[[StreamView, Any], None]] = {
     Notice: lambda view, event: view.notice(event.message),
     Note: _note,
     ToolRan: _tool_ran,
+    ApprovalAsked: _approval_asked,
     RoundEnded: _round_ended,
     Answered: _answered,
     Failed: lambda view, event: view.error(event.message),

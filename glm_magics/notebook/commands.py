@@ -11,6 +11,7 @@ session's errors are left to the magic, which shows them as one line.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import getpass
 import shlex
@@ -58,7 +59,11 @@ HELP = """\
                       preview the DataFrame summary `%%glm -d NAME` would send
 %glm fix              explain the last error and propose a corrected cell
 %glm panel            show the control panel (prompt box, settings, Stop, Insert code)
-%glm usage            this session's requests, tokens, web searches and their cost
+%glm usage            this session's requests, tokens, tool calls (run and
+                      declined), web searches and their cost
+%glm config confirm_tools=marked|all|none
+                      which tool calls wait for your run/skip: those of
+                      @tool(confirm=True) functions (default), all, none
 %glm cassette PATH [mode=auto|record|replay] [pace=fast|recorded|instant]
                       record answers into PATH and replay them (a lesson offline);
                       `%glm cassette` shows what it holds, `%glm cassette off` stops
@@ -313,7 +318,8 @@ class LineCommands:
             raise UsageError("no error to fix: run the failing cell first, then `%glm fix`")
         prompt = _FIX.format(source=error.source.rstrip(), traceback=error.traceback.rstrip())
         host = self.host
-        result = host.ask(self.session.compose(prompt), turn_key=host.turn_key(None, "%glm fix"))
+        composed = dataclasses.replace(self.session.compose(prompt), untrusted=("the last error",))
+        result = host.ask(composed, turn_key=host.turn_key(None, "%glm fix"))
         insert_answer_code(host, result, "python")
 
 

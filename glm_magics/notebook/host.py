@@ -204,6 +204,10 @@ class NotebookHost:
         if show_reasoning is None:
             show_reasoning = session.settings.show_reasoning
         view = self.view(model, show_reasoning)
+        if session.approve is None:  # the view shows the call; the question is one line
+            from glm_magics.tools import StdinApprover
+
+            options.setdefault("approve", StdinApprover(show_call=False))
         result: ChatResult | None
         try:
             result = session.ask(prompt, reporter=view, **options)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glm_magics.display.code_blocks import CodeBlock, generated_header
-from glm_magics.display.notebook_view import info_html
+from glm_magics.display.lines import info_html
 from glm_magics.notebook.bridge import PROTOCOL_VERSION, Bridge, Requester, generated_metadata
 
 __all__ = ["INSERT_MIME", "Insertion", "insert_code"]

@@ -133,6 +133,11 @@ class GLMMagics(Magics):
         metavar="F[,G]",
         help="let the model call these notebook functions (besides @tool-registered ones)",
     )
+    @argument(
+        "--confirm",
+        action="store_true",
+        help="every tool call in this cell waits for your Run/Skip (not only marked ones)",
+    )
     @argument("--search", action="store_true", help="built-in web search ($0.033 a request)")
     @argument("--search-count", type=int, metavar="N", help="search results to use, 1-50")
     @argument("--search-domain", metavar="DOMAIN", help="search only this domain")
@@ -209,6 +214,7 @@ class GLMMagics(Magics):
             system=system,
             stream=False if args.no_stream else None,
             tools=tools,
+            confirm="all" if args.confirm else None,
             search=search,
             json=True if args.json else None,
             api=args.api,
@@ -290,6 +296,7 @@ _NOT_WITH_EACH = (
     ("-d/--df", "df"),
     ("-c/--code", "code"),
     ("--tools", "tools"),
+    ("--confirm", "confirm"),
     ("-o/--out", "out"),
     ("--new", "new"),
     ("--json", "json"),

@@ -5,13 +5,13 @@ conversation and the usage are shared): a prompt box with Send and Stop, the
 settings (bound both ways, so ``%glm config`` moves a slider and a slider changes
 the next ``%%glm``), a DataFrame picker with a preview of what will be sent, the
 streamed reasoning and answer (the same view as a cell, drawn into widgets), the
-conversation with a Clear button, and Insert code.
+conversation with a Clear button, Insert code, and Approve / Deny for a tool call
+that waits for approval (:mod:`~glm_magics.notebook.panel_approval`).
 
 A request runs in a background thread, so other cells run while it streams; Stop
 ends it at once (the session shuts the connection's socket). Every button handler
-is a one-line call into a plain method (``send``, ``stop``, ``clear``,
-``insert_code``...), which tests call directly; an exception in a handler is shown
-in the panel's message line, never swallowed.
+is a one-line call into a plain method (``send``, ``stop``, ``clear``...), which
+tests call directly; a handler's exception is shown in the message line.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from glm_magics.context.prompt import Prompt
 from glm_magics.display.notebook_view import NotebookView
 from glm_magics.errors import GLMError
 from glm_magics.notebook.host import NotebookHost, request_mistake
+from glm_magics.notebook.panel_approval import PanelApprovals
 from glm_magics.notebook.panel_output import (
     ERROR_STYLE,
     INFO_STYLE,
@@ -92,6 +93,7 @@ class ControlPanel:
         # Styled as a cell's output is (jp-RenderedHTMLCommon): answers look the same.
         self.output = widgets.VBox(_dom_classes=("glm-panel-output", "jp-RenderedHTMLCommon"))
         self._sink = WidgetSink(self.output)
+        self.approvals = PanelApprovals()
         self.copy_box = widgets.Textarea(layout=stretched(display="none"))
 
         self._binding = SettingsBinding(
@@ -122,14 +124,15 @@ class ControlPanel:
                 widgets.HBox([self.send_button, self.stop_button, self.insert_button]),
                 self.message,
                 self.output,
+                self.approvals.box,
                 self.copy_box,
                 self.sections,
             ]
         )
         self.widget.add_class("glm-panel")
-        self._guarded_observe(self.frames, self._preview_if_shown)
-        self._guarded_observe(self.fields["rows"], self._preview_if_shown)
-        self._guarded_observe(self.sections, self._section_opened, names="selected_index")
+        self.frames.observe(self._guard(self._preview_if_shown), names="value")
+        self.fields["rows"].observe(self._guard(self._preview_if_shown), names="value")
+        self.sections.observe(self._guard(self._section_opened), names="selected_index")
         self._events = getattr(host.shell, "events", None)
         if self._events is not None:
             self._events.register("post_run_cell", self._after_cell)
@@ -189,7 +192,7 @@ class ControlPanel:
             min_interval=max(0.1, settings.update_interval),
             sink=self._sink,
         )
-        self._stop_requested = threading.Event()
+        self._stop_requested = self.approvals.cancel = threading.Event()
         self._asked = self.prompt.value
         self._set_running(True)
         self._say("")
@@ -308,7 +311,8 @@ class ControlPanel:
 
     def _run(self, prompt: Prompt, model: str, view: NotebookView, cancel: threading.Event) -> None:
         try:
-            result = self.session.ask(prompt, model=model, reporter=view, cancel=cancel)
+            ask = self.session.ask
+            result = ask(prompt, model=model, reporter=view, cancel=cancel, approve=self.approvals)
         except Exception as exc:  # shown in the panel: a thread has nobody else to tell
             _log.debug("glm_magics: the panel's request failed", exc_info=True)
             if request_mistake(exc) or not isinstance(exc, GLMError):
@@ -377,11 +381,6 @@ class ControlPanel:
         )
         button.on_click(self._guard(action))
         return button
-
-    def _guarded_observe(
-        self, widget: widgets.Widget, action: Callable[[], object], names: str = "value"
-    ) -> None:
-        widget.observe(self._guard(action), names=names)
 
     def _guard(self, action: Callable[[], object]) -> Callable[..., None]:
         def handler(*_: object) -> None:

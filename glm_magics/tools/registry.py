@@ -22,11 +22,12 @@ request carries can ever run (:mod:`glm_magics.tools.running`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from glm_magics.tools.schema import ToolSpec, describe_tool
+from glm_magics.tools.schema import ToolSpec, describe_tool, mark_confirm
 
 __all__ = ["ToolRegistry", "registered_tools", "tool", "unregister"]
 
@@ -51,10 +52,19 @@ class ToolRegistry:
         self._tools: dict[str, ToolSpec] = {}
 
     def add(
-        self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        confirm: bool | None = None,
     ) -> None:
-        """Register ``func``; its schema is built now, so signature problems show at once."""
-        entry = describe_tool(func, name, description)
+        """Register ``func``; its schema is built now, so signature problems show at once.
+
+        ``confirm=True``: the function acts, so each call waits for approval
+        (``None``: as ``@tool(confirm=True)`` marked it).
+        """
+        entry = describe_tool(func, name, description, confirm)
         with self._lock:
             self._tools[entry.name] = entry
 
@@ -87,6 +97,9 @@ class ToolRegistry:
         with self._lock:
             merged._tools = dict(self._tools)
         for entry in extra:
+            known = merged._tools.get(entry.name)
+            if known is not None and known.function is entry.function and known.confirm:
+                entry = dataclasses.replace(entry, confirm=True)  # registered as acting
             merged._tools[entry.name] = entry
         return merged
 
@@ -120,6 +133,11 @@ class ToolRegistry:
             name = getattr(func, "__name__", None)
             return name if name in self._tools else None
 
+    def marked(self) -> list[str]:
+        """The names of the tools whose calls wait for approval (``confirm=True``)."""
+        with self._lock:
+            return [name for name, entry in self._tools.items() if entry.confirm]
+
     def listing(self) -> str:
         """The tool names, comma-separated (``none`` when empty), for messages."""
         return ", ".join(self._tools) or "none"
@@ -133,10 +151,20 @@ registered_tools = ToolRegistry()
 def tool(func: F, /) -> F: ...
 @overload
 def tool(
-    func: None = None, /, *, name: str | None = None, description: str | None = None
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
 ) -> Callable[[F], F]: ...
 def tool(
-    func: F | None = None, /, *, name: str | None = None, description: str | None = None
+    func: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
 ) -> F | Callable[[F], F]:
     """Offer a function to the model in every request; the function is returned unchanged.
 
@@ -147,10 +175,18 @@ def tool(
         def roll(sides: int = 6) -> int:
             "Roll a die."
             return random.randint(1, sides)
+
+    ``confirm=True`` marks a function that acts (deletes, sends, writes, spends):
+    before each call runs, a person sees it and says Run or Skip
+    (:mod:`~glm_magics.tools.approval`). Mark every such function: text the model
+    reads (a web page, a CSV value, a cell's output) can ask it to call anything.
     """
+    if not isinstance(confirm, bool):
+        raise TypeError(f"confirm must be True or False, not {confirm!r}")
 
     def register(function: F) -> F:
-        registered_tools.add(function, name=name, description=description)
+        registered_tools.add(function, name=name, description=description, confirm=confirm)
+        mark_confirm(function, confirm)
         return function
 
     return register if func is None else register(func)

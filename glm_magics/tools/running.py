@@ -9,6 +9,9 @@ model what went wrong, never an exception::
 
     outcomes = run_tool_calls(result.tool_calls, registry)
     messages += [result.to_message(), *(tool_message(done) for done in outcomes)]
+
+A call that needs approval (:mod:`~glm_magics.tools.approval`) runs only when the
+approver says so; otherwise its outcome tells the model the user declined.
 """
 
 from __future__ import annotations
@@ -16,19 +19,28 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import inspect
 import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from glm_magics.results import ToolCall
+from glm_magics.tools.approval import ApprovalRequest, Approver, ConfirmPolicy
 from glm_magics.tools.arguments import bind_arguments
 from glm_magics.tools.docstrings import one_line
 from glm_magics.tools.registry import ToolRegistry
 from glm_magics.tools.schema import ToolSpec
 
-__all__ = ["ToolOutcome", "run_tool_call", "run_tool_calls", "tool_message"]
+__all__ = ["Approval", "ToolOutcome", "run_tool_call", "run_tool_calls", "tool_message"]
+
+Approval = Literal["not asked", "approved", "declined", "unanswered"]
+"""Whether a person was asked before the call: ``declined`` and ``unanswered`` (nobody
+could be asked) did not run."""
+
+_DECLINED = "not run: you declined it"
+_UNANSWERED = "not run: it needs your approval and nobody could answer (no input here)"
 
 
 @dataclass(frozen=True)
@@ -37,17 +49,26 @@ class ToolOutcome:
 
     ``error`` is ``None`` on success; otherwise a short reason such as
     ``"ValueError: unknown city"``, and ``content`` is ``"Error: "`` plus the reason.
+    ``called``: the function was called (a bad argument or a declined call was not);
+    ``approval`` says whether a person was asked, and what they said.
     """
 
     call: ToolCall
     content: str
     error: str | None
     seconds: float
+    called: bool = True
+    approval: Approval = "not asked"
 
     @property
     def ok(self) -> bool:
         """True when the function ran and returned."""
         return self.error is None
+
+    @property
+    def declined(self) -> bool:
+        """True when the call waited for approval and did not get it (it did not run)."""
+        return self.approval in ("declined", "unanswered")
 
     def summary(self, width: int = 100) -> str:
         """One line for people, e.g. ``get_weather(city='Paris') → {"temp": 21}``."""
@@ -58,6 +79,8 @@ class ToolOutcome:
             shown = self.call.arguments
         room = max(width * 3 // 5 - len(self.call.name) - 2, 8)
         head = f"{self.call.name}({_cut(one_line([shown]), room)})"
+        if self.declined:  # said whole: why the call did not run
+            return one_line([head, f"✗ {self.error}"])
         tail = f"✗ {self.error}" if self.error is not None else f"→ {self.content}"
         return _cut(one_line([head, tail]), width)
 
@@ -67,7 +90,13 @@ def _cut(text: str, width: int) -> str:
 
 
 def run_tool_call(
-    call: ToolCall, registry: ToolRegistry, *, max_chars: int = 20_000
+    call: ToolCall,
+    registry: ToolRegistry,
+    *,
+    max_chars: int = 20_000,
+    confirm: ConfirmPolicy = "marked",
+    approve: Approver | None = None,
+    untrusted: tuple[str, ...] = (),
 ) -> ToolOutcome:
     """Run one call through ``registry``, turning every failure into an error outcome.
 
@@ -76,19 +105,64 @@ def run_tool_call(
     tuple...). Results: a ``str`` is sent as-is, anything else as JSON, so ``None``
     becomes ``"null"``; content longer than ``max_chars`` is cut with a note of the
     original length. Only ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+
+    A call that ``confirm`` says needs approval (and whose arguments are valid) runs
+    only when ``approve`` returns ``True``; with no ``approve`` nobody can be asked,
+    so it does not run. ``untrusted`` goes into the :class:`ApprovalRequest`.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars!r}")
     started = time.perf_counter()
-    content, error = _execute(call, registry)
-    return ToolOutcome(call, _truncate(content, max_chars), error, time.perf_counter() - started)
+    prepared = _prepare(call, registry)
+    if not isinstance(prepared, _Ready):
+        return ToolOutcome(call, *prepared, time.perf_counter() - started, called=False)
+    entry, bound, arguments = prepared.entry, prepared.bound, prepared.arguments
+    approval: Approval = "not asked"
+    if needs_approval(entry, confirm):
+        answer = approve(ApprovalRequest(call, arguments, untrusted)) if approve else None
+        if answer is not True:
+            approval = "declined" if answer is False else "unanswered"
+            return ToolOutcome(
+                call,
+                _refusal(call.name, approval),
+                _DECLINED if answer is False else _UNANSWERED,
+                time.perf_counter() - started,
+                called=False,
+                approval=approval,
+            )
+        approval = "approved"
+        started = time.perf_counter()  # the time it ran, not the time it waited
+    result, failure = _call(entry, bound)
+    seconds = time.perf_counter() - started
+    return ToolOutcome(call, _truncate(result, max_chars), failure, seconds, approval=approval)
 
 
 def run_tool_calls(
-    calls: Iterable[ToolCall], registry: ToolRegistry, *, max_chars: int = 20_000
+    calls: Iterable[ToolCall],
+    registry: ToolRegistry,
+    *,
+    max_chars: int = 20_000,
+    confirm: ConfirmPolicy = "marked",
+    approve: Approver | None = None,
+    untrusted: tuple[str, ...] = (),
 ) -> list[ToolOutcome]:
     """Run several calls (an answer may ask for more than one), in order."""
-    return [run_tool_call(call, registry, max_chars=max_chars) for call in calls]
+    return [
+        run_tool_call(
+            call,
+            registry,
+            max_chars=max_chars,
+            confirm=confirm,
+            approve=approve,
+            untrusted=untrusted,
+        )
+        for call in calls
+    ]
+
+
+def needs_approval(entry: ToolSpec, confirm: ConfirmPolicy) -> bool:
+    """Whether a call to ``entry`` waits for a person under the ``confirm`` choice."""
+    return confirm == "all" or (confirm == "marked" and entry.confirm)
 
 
 def tool_message(outcome: ToolOutcome) -> dict[str, Any]:
@@ -96,8 +170,30 @@ def tool_message(outcome: ToolOutcome) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": outcome.call.id, "content": outcome.content}
 
 
-def _execute(call: ToolCall, registry: ToolRegistry) -> tuple[str, str | None]:
-    """``(content, None)`` on success; on failure ``("Error: ...", short reason)``.
+def _refusal(name: str, approval: Approval) -> str:
+    """What the model is told about a call that did not get approval."""
+    why = (
+        "The user declined this call"
+        if approval == "declined"
+        else "This call needs the user's approval and nobody could give it here "
+        "(the code runs without input)"
+    )
+    return (
+        f"{why}, so {name} was not run. Do not call it again for this question: answer "
+        "without it, and tell the user it was not run."
+    )
+
+
+@dataclass(frozen=True)
+class _Ready:
+    entry: ToolSpec
+    bound: inspect.BoundArguments
+    arguments: dict[str, Any]
+
+
+def _prepare(call: ToolCall, registry: ToolRegistry) -> _Ready | tuple[str, str]:
+    """The function, its bound arguments and the parsed ones; or, when the call cannot
+    run, ``("Error: ...", short reason)``.
 
     The content adds to the reason what the model needs to retry: the tool names,
     or the parameters the tool takes.
@@ -118,6 +214,11 @@ def _execute(call: ToolCall, registry: ToolRegistry) -> tuple[str, str | None]:
         bound = bind_arguments(entry.signature, entry.hints, arguments)
     except Exception as exc:  # ValueError says what was wrong; anything else still must not escape
         return f"Error: invalid arguments for {entry.name}: {exc}. {_expected(entry)}", str(exc)
+    return _Ready(entry, bound, arguments)
+
+
+def _call(entry: ToolSpec, bound: inspect.BoundArguments) -> tuple[str, str | None]:
+    """``(content, None)`` when the function returned; ``("Error: ...", reason)`` if not."""
     try:
         value = entry.function(*bound.args, **bound.kwargs)
     except Exception as exc:

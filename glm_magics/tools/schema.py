@@ -46,7 +46,14 @@ from glm_magics.tools.hints import (
     unwrap_hint,
 )
 
-__all__ = ["ToolSpec", "describe_tool", "function_schema", "type_schema"]
+__all__ = [
+    "ToolSpec",
+    "describe_tool",
+    "function_schema",
+    "is_marked",
+    "mark_confirm",
+    "type_schema",
+]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _SUPPORTED = (
@@ -61,6 +68,8 @@ class ToolSpec:
 
     ``schema`` is the chat ``tools`` entry; ``signature`` and ``hints`` (resolved,
     ``Annotated`` kept) are what arguments are bound and converted against.
+    ``confirm``: the function acts, so a call waits for a person's approval
+    (:mod:`~glm_magics.tools.approval`).
     """
 
     name: str
@@ -68,6 +77,7 @@ class ToolSpec:
     schema: dict[str, Any]
     signature: inspect.Signature
     hints: dict[str, Any]
+    confirm: bool = False
 
 
 def function_schema(
@@ -102,13 +112,18 @@ def type_schema(hint: Any, where: str = "the value") -> dict[str, Any]:
 
 
 def describe_tool(
-    func: Callable[..., Any], name: str | None = None, description: str | None = None
+    func: Callable[..., Any],
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool | None = None,
 ) -> ToolSpec:
     """Check ``func`` and describe it as a tool named ``name`` (default: its ``__name__``).
 
     Plain functions, bound methods, ``functools.partial`` objects and callable
     instances work; for the last two the hints and docstring come from the wrapped
     function or ``__call__``. ``description`` replaces the docstring's summary.
+    ``confirm`` (``None``: as ``@tool(confirm=True)`` marked the function) says its
+    calls wait for approval.
     """
     if not callable(func):
         raise TypeError(f"a tool must be a function, got {func!r}")
@@ -146,7 +161,31 @@ def describe_tool(
     if text:
         function["description"] = text
     function["parameters"] = {"type": "object", "properties": properties, "required": required}
-    return ToolSpec(name, func, {"type": "function", "function": function}, signature, hints)
+    if confirm is None:
+        confirm = is_marked(func)
+    tool_entry = {"type": "function", "function": function}
+    return ToolSpec(name, func, tool_entry, signature, hints, confirm)
+
+
+_MARK = "__glm_magics_confirm__"
+
+
+def mark_confirm(func: Callable[..., Any], confirm: bool = True) -> None:
+    """Remember on ``func`` itself whether its calls wait for approval, so passing it to
+    one request (``tools=[func]``) keeps the mark. Best effort: the registry knows too."""
+    for target in (func, getattr(func, "__func__", None)):
+        if target is None:
+            continue
+        try:
+            setattr(target, _MARK, confirm)
+            return
+        except (AttributeError, TypeError):
+            continue
+
+
+def is_marked(func: Callable[..., Any]) -> bool:
+    """Whether :func:`mark_confirm` marked ``func`` (a bound method: its function)."""
+    return getattr(func, _MARK, False) is True
 
 
 def _check_name(name: str) -> None:
