@@ -185,8 +185,14 @@ def test_tools_and_search_notebook_shows_what_it_promises() -> None:
     assert "finish: stop" in text("%%glm --api responses")
     marathon = text("%%glm --api messages")
     assert "km_to_miles" in marathon and "finish: stop" in marathon
+    # an acting tool, run headless: not run, one line, the answer completes
+    archive = text("%%glm\nArchive the sales table")
+    assert archive.count("tool call: archive_table(name='example') ✗ not run") == 1
+    assert "nobody could answer (no input here)" in archive and "finish: stop" in archive
+    assert outputs_text(next(c for c in code if c.source == "archived")).strip() == "[]"
     usage = text("%glm usage")
     assert "web searches     1 x $0.033 = $0.033" in usage
+    assert "(3 run, 1 declined)" in usage
 
 
 @pytest.mark.notebook
