@@ -202,6 +202,16 @@ def test_a_marked_call_runs_only_when_approved() -> None:
     )
     assert approved.approval == "approved" and approved.content == "dropped t" and DROPPED == ["t"]
     assert asked[-1].untrusted == ("rows of t",) and asked[-1].arguments == {"name": "t"}
+
+    def broken(request: ApprovalRequest) -> bool:
+        raise RuntimeError("the approval page is down")
+
+    failed = run_tool_call(_call({"name": "t"}), registry, approve=broken)
+    assert failed.approval == "unanswered" and not failed.called and DROPPED == ["t"]
+    assert (
+        failed.error
+        == "not run: asking for approval failed (RuntimeError: the approval page is down)"
+    )
     # nothing is asked for a call that could not run anyway
     bad = run_tool_call(_call({"nom": "t"}), registry, approve=answer(True))
     assert bad.approval == "not asked" and not bad.called and "invalid arguments" in bad.content

@@ -165,8 +165,8 @@ class Settings:
         "Tool calls that wait for your Run/Skip: marked (functions registered with "
         "@tool(confirm=True)), all, or none.",
         choices=("marked", "all", "none"),
-        choice_labels=("marked functions", "every call", "none"),
-        label="ask before tools run",
+        choice_labels=("marked tools ask first", "every tool call asks", "no tool call asks"),
+        label="tool approval",
         widget="dropdown",
     )
     system: str = setting(

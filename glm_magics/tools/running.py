@@ -119,13 +119,17 @@ def run_tool_call(
     entry, bound, arguments = prepared.entry, prepared.bound, prepared.arguments
     approval: Approval = "not asked"
     if needs_approval(entry, confirm):
-        answer = approve(ApprovalRequest(call, arguments, untrusted)) if approve else None
+        reason = _UNANSWERED
+        try:
+            answer = approve(ApprovalRequest(call, arguments, untrusted)) if approve else None
+        except Exception as exc:  # a failing approver approves nothing, and says why
+            answer, reason = None, f"not run: asking for approval failed ({_reason(exc)})"
         if answer is not True:
             approval = "declined" if answer is False else "unanswered"
             return ToolOutcome(
                 call,
                 _refusal(call.name, approval),
-                _DECLINED if answer is False else _UNANSWERED,
+                _DECLINED if answer is False else reason,
                 time.perf_counter() - started,
                 called=False,
                 approval=approval,
@@ -222,13 +226,17 @@ def _call(entry: ToolSpec, bound: inspect.BoundArguments) -> tuple[str, str | No
     try:
         value = entry.function(*bound.args, **bound.kwargs)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        reason = _reason(exc)
         return f"Error: {reason}", reason
     try:
         return _encode(value), None
     except Exception as exc:
         reason = f"the result could not be encoded ({type(exc).__name__}: {exc})"
         return f"Error: {reason}", reason
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _expected(entry: ToolSpec) -> str:
