@@ -6,6 +6,8 @@ from __future__ import annotations
 import builtins
 import io
 import queue
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -195,3 +197,32 @@ def test_a_terminal_view_prints_the_call_then_asks(
     assert "name='sales\\x1b[2J'" in printed and "\x1b" not in printed
     assert "tool call: drop_table(name='sales\\x1b[2J') → gone" in printed
     assert prompts == ["Run drop_table? Type run or skip (Enter skips): "] and seen
+
+
+def test_terminal_ipython_asks_on_its_own_prompt(tmp_path: Any) -> None:
+    """A real ``ipython`` reading a terminal's lines: the call, the question, the answer."""
+    typed = "\n".join(
+        [
+            *SETUP.replace("@tool(confirm=True)\n", "").splitlines(),
+            "",
+            "tool(confirm=True)(drop_table)",
+            "%glm Tidy up the tables.",
+            "run",
+            "print('DROPPED', dropped)",
+            "exit",
+            "",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    out = done.stdout
+    assert "A tool call waits for your approval (Run or Skip):\ndrop_table(\n" in out
+    assert "Run drop_table? Type run or skip (Enter skips): " in out
+    assert "tool call: drop_table(name='example') → dropped example" in out
+    assert "DROPPED ['example']" in out
