@@ -491,3 +491,22 @@ def test_session_and_client_take_the_same_choice(server: LocalGLMServer) -> None
     finally:
         server.responder = None
         DROPPED.clear()
+
+
+def test_the_approval_block_never_renders_model_text_as_html(
+    acting: ShellSession, person: Callable[..., Answers]
+) -> None:
+    session = acting
+    session.server.responder = None
+    hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    session.server.queue(
+        Reply(tool_calls=[ToolCallSpec("drop_table", json.dumps({"name": hostile}))]),
+        Reply(text="Done."),
+    )
+    person("skip")
+    session.cell("", "Tidy up.")
+    for message in session.publisher.messages:
+        shown = str(message.data.get("text/html", ""))
+        assert "<script" not in shown and "<img" not in shown
+    approval = next(m for m in session.publisher.messages if "glm-approval" in str(m.data))
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in approval.data["text/html"]
