@@ -9,7 +9,7 @@ first, separated from the question by :data:`CONTEXT_SEPARATOR`::
     prompt.text        # the summaries, the separator, the question
     prompt.question    # the question alone (what the history shows)
     prompt.notes       # what the user should be told: values cut short...
-    prompt.untrusted   # ("DataFrame rows (sales)",): text nobody checked rides along
+    prompt.untrusted   # ("rows of sales",): text nobody checked that rides along
 
 Every frontend composes through here, so a question reads the same to the model
 whether it came from a cell, the control panel or plain Python.
