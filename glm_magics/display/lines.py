@@ -10,17 +10,27 @@ import html
 
 from glm_magics.display.text_forms import line_html
 
-__all__ = ["INFO_KINDS", "MUTED", "approval_html", "approval_text", "info_html", "line"]
+__all__ = [
+    "AMBER",
+    "INFO_KINDS",
+    "MUTED",
+    "WARNING",
+    "approval_html",
+    "approval_text",
+    "info_html",
+    "line",
+]
 
 MUTED = "color:#6b7280;font-size:0.85em"
-_AMBER = "#b45309"
+AMBER = "#b45309"  # warnings, notices, calls waiting for approval
 _TOOL = "font-size:0.85em;font-family:monospace"
+WARNING = f"color:{AMBER};font-size:0.85em"  # a warning or notice line
 
 INFO_KINDS: dict[str, tuple[str, str, str]] = {
     "info": ("glm-info", MUTED, ""),
     "tool": ("glm-tool", f"color:var(--jp-content-font-color1,#374151);{_TOOL}", "tool call: "),
-    "tool-error": ("glm-tool", f"color:{_AMBER};{_TOOL}", "tool call: "),
-    "tool-declined": ("glm-tool glm-tool-declined", f"color:{_AMBER};{_TOOL}", "tool call: "),
+    "tool-error": ("glm-tool", f"color:{AMBER};{_TOOL}", "tool call: "),
+    "tool-declined": ("glm-tool glm-tool-declined", f"color:{AMBER};{_TOOL}", "tool call: "),
 }
 """Info kinds: (CSS class, inline style, leading mark)."""
 
@@ -40,14 +50,14 @@ _APPROVAL_HEAD = "A tool call waits for your approval (Run or Skip):"
 
 def approval_html(shown: str, note: str | None) -> str:
     """The call waiting for approval, exactly as it would run, escaped; the note under it."""
-    style = f"border-left:3px solid {_AMBER};padding-left:0.8em;font-size:0.9em"
+    style = f"border-left:3px solid {AMBER};padding-left:0.8em;font-size:0.9em"
     parts = [
         f'<div class="glm-approval" style="{style}">',
-        f'<div style="color:{_AMBER}">{html.escape(_APPROVAL_HEAD)}</div>',
+        f'<div style="color:{AMBER}">{html.escape(_APPROVAL_HEAD)}</div>',
         f'<pre class="glm-approval-call"><code>{html.escape(shown)}</code></pre>',
     ]
     if note:
-        parts.append(line("glm-approval-note", note, f"color:{_AMBER}"))
+        parts.append(line("glm-approval-note", note, f"color:{AMBER}"))
     parts.append("</div>")
     return "".join(parts)
 

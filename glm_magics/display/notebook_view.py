@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glm_magics.display.highlight import highlight_code_blocks
-from glm_magics.display.lines import INFO_KINDS, approval_html, approval_text, line
+from glm_magics.display.lines import INFO_KINDS, WARNING, approval_html, approval_text, line
 from glm_magics.display.markdown import render_markdown
 from glm_magics.display.markdown_column import MarkdownColumn
 from glm_magics.display.publisher import Publisher
@@ -254,7 +254,7 @@ class NotebookView(StreamView):
         page = line("glm-status", status) if status else ""
         plain = status
         if warning:
-            page += line("glm-warning", f"⚠ {warning}", "color:#b45309;font-size:0.85em")
+            page += line("glm-warning", f"⚠ {warning}", WARNING)
             plain += f"\nWarning: {warning}"
         if page:
             self._out.show(_new_id(), page, plain, metadata)
@@ -372,7 +372,7 @@ class NotebookView(StreamView):
             reasoning = f"{self._model} is reasoning… {_words(self._shown_words)}"
             parts.append(line("glm-waiting", reasoning))
         if self._notice:
-            parts.append(line("glm-notice", self._notice, "color:#b45309;font-size:0.85em"))
+            parts.append(line("glm-notice", self._notice, WARNING))
         return "".join(parts)
 
     def _ensure_top(self) -> None:

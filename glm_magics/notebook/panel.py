@@ -37,6 +37,7 @@ from glm_magics.notebook.panel_output import (
     all_widgets,
     describe,
     history_html,
+    label_sized,
     note,
     preview_html,
     question_html,
@@ -377,7 +378,7 @@ class ControlPanel:
             description=label,
             icon=icon,
             button_style=style,
-            layout=widgets.Layout(width="auto", min_width="8em"),  # the label never cut off
+            layout=label_sized(),
         )
         button.on_click(self._guard(action))
         return button

@@ -15,6 +15,8 @@ import threading
 
 import ipywidgets as widgets
 
+from glm_magics.display.lines import AMBER
+from glm_magics.notebook.panel_output import label_sized
 from glm_magics.tools import ApprovalRequest
 
 __all__ = ["PanelApprovals"]
@@ -32,9 +34,9 @@ class PanelApprovals:
     def __init__(self) -> None:
         self.question = widgets.HTML()
         self.approve_button = widgets.Button(
-            description="Approve", icon="check", button_style="warning", layout=_auto()
+            description="Approve", icon="check", button_style="warning", layout=label_sized()
         )
-        self.deny_button = widgets.Button(description="Deny", icon="times", layout=_auto())
+        self.deny_button = widgets.Button(description="Deny", icon="times", layout=label_sized())
         self.approve_button.add_class("glm-panel-approve")
         self.deny_button.add_class("glm-panel-deny")
         self.approve_button.on_click(lambda _: self.approve())
@@ -65,7 +67,7 @@ class PanelApprovals:
             self._answer = False
             self._waiting = True
         self.question.value = (
-            '<div class="glm-approval-question" style="color:#b45309">'
+            f'<div class="glm-approval-question" style="color:{AMBER}">'
             f"Run <code>{html.escape(request.name)}</code> as shown above?</div>"
         )
         self.box.layout.display = ""
@@ -93,8 +95,3 @@ class PanelApprovals:
                 return  # a late or double click: nothing is waiting
             self._answer = answer
             self._answered.set()
-
-
-def _auto() -> widgets.Layout:
-    """A button's layout: sized to its label (one each: closing a panel closes it)."""
-    return widgets.Layout(width="auto", min_width="8em")

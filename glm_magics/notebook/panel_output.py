@@ -33,6 +33,7 @@ __all__ = [
     "cut",
     "describe",
     "history_html",
+    "label_sized",
     "note",
     "preview_html",
     "question_html",
@@ -95,6 +96,12 @@ def stretched(**extra: str) -> widgets.Layout:
     """A layout as wide as the panel, margins included (``width: 100%`` adds them on top
     of the width, and the panel would scroll sideways)."""
     return widgets.Layout(width="auto", align_self="stretch", **extra)
+
+
+def label_sized() -> widgets.Layout:
+    """A button's layout: as wide as its label, never cut off (a new one each time:
+    closing a panel closes its layouts)."""
+    return widgets.Layout(width="auto", min_width="8em")
 
 
 def all_widgets(root: widgets.Widget) -> list[widgets.Widget]:
